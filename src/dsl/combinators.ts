@@ -1,0 +1,80 @@
+import type { ModeOfAll, ResultIn } from "../types/async.js";
+import type { AwaitedAll, Flatten } from "../types/tuple.js";
+import { flattenFork, runFork } from "../runtime/fork.js";
+import { PipelineDefinitionError } from "../runtime/errors.js";
+import { unwrapMemorizable } from "./memorizable.js";
+
+/**
+ * pypely's combinators as free functions. Each returns a plain function, so it can be a step
+ * (`.step(fork(f, g))`), a fork branch, or be called on its own. The builder has the same
+ * operations as methods (`.fork`, `.merge`, `.to`, `.flatten`), which give unannotated branches
+ * the current value's type.
+ */
+
+/**
+ * Runs every branch on the same input; returns the readonly tuple of their results, in order
+ * (a Promise of it when a branch is async; async branches run concurrently).
+ *
+ * @example
+ * const both = fork((x: number) => x + 1, (x: number) => String(x));
+ * both(1); // readonly [2, "1"]
+ */
+export function fork<In, Rs extends readonly [unknown, ...unknown[]]>(
+  // The mapped type infers each branch's result into the tuple `Rs`; the intersection with a plain
+  // array of `(input: In) => unknown` gives TypeScript a non-mapped place to infer `In` from (it
+  // cannot infer through the mapped type alone, and would fall back to `unknown`), and lets an
+  // enclosing `.step(...)` give unannotated branches their parameter type.
+  ...branches: { [I in keyof Rs]: (input: In) => Rs[I] } & readonly ((input: In) => unknown)[]
+): (input: In) => ResultIn<ModeOfAll<Rs>, AwaitedAll<Rs>> {
+  if (branches.length === 0) throw new PipelineDefinitionError("fork(...) needs at least one branch");
+  const fns = (branches as unknown as ((input: unknown) => unknown)[]).map((b, i) => {
+    if (typeof b !== "function") throw new PipelineDefinitionError(`fork branch ${i + 1} must be a function, got ${typeof b}`);
+    return unwrapMemorizable(b);
+  });
+  return ((input: In) => runFork(fns, input)) as never;
+}
+
+/**
+ * Spreads a tuple into `h`'s parameters: `merge(h)(tuple)` is `h(...tuple)`.
+ *
+ * @example
+ * pipe<number>().step(fork((x: number) => x, (x: number) => x * 2)).step(merge((a: number, b: number) => a + b))
+ */
+export function merge<P extends readonly unknown[], R>(h: (...args: P) => R): (tuple: Readonly<P>) => R {
+  if (typeof h !== "function") throw new PipelineDefinitionError(`merge(h) needs a function, got ${typeof h}`);
+  const fn = unwrapMemorizable(h as unknown as (...args: unknown[]) => unknown);
+  return ((tuple: readonly unknown[]) => fn(...tuple)) as never;
+}
+
+/**
+ * Spreads a tuple into a constructor: `to(Ctor)(tuple)` is `new Ctor(...tuple)`.
+ *
+ * @example
+ * class Range { constructor(readonly lo: number, readonly hi: number) {} }
+ * to(Range)([1, 5] as const); // Range { lo: 1, hi: 5 }
+ */
+export function to<P extends readonly unknown[], I>(ctor: new (...args: P) => I): (tuple: Readonly<P>) => I {
+  if (typeof ctor !== "function") throw new PipelineDefinitionError(`to(Ctor) needs a class, got ${typeof ctor}`);
+  return ((tuple: P) => new ctor(...tuple)) as never;
+}
+
+/**
+ * Returns its input: the "pass the value on" branch of a fork.
+ *
+ * @example
+ * pipe<number>().fork(identity, (x) => x * 2) // readonly [number, number]
+ */
+export function identity<T>(value: T): T {
+  return value;
+}
+
+/**
+ * Flattens nested fork results into one tuple.
+ *
+ * @example
+ * flatten(fork((x: number) => x, fork((x: number) => x + 1, (x: number) => x + 2))(1)); // readonly [1, 2, 3]
+ */
+export function flatten<T extends readonly unknown[]>(tuple: T): Flatten<T> {
+  if (!Array.isArray(tuple)) throw new TypeError(`flatten() needs a tuple (what fork returns), got ${typeof tuple}`);
+  return flattenFork(tuple) as Flatten<T>;
+}

@@ -1,0 +1,25 @@
+/**
+ * memopipe: typed data pipelines whose mistakes `tsc` catches in the editor.
+ *
+ * @example
+ * import { pipe } from "memopipe";
+ * const run = pipe<number>().step((x) => x * 2).store("d").step((x) => String(x))
+ *   .step((s: string, d: number) => s + d).ingestAfter("d").build();
+ * run(21); // "4242"
+ */
+export { pipe } from "./dsl/pipe.js";
+export { fork, merge, to, identity, flatten } from "./dsl/combinators.js";
+export { memorizable, type Memorizable, type MemorizableOptions } from "./dsl/memorizable.js";
+export {
+  MemopipeError,
+  PipelineDefinitionError,
+  UnknownMemoryKeyError,
+  DuplicateMemoryKeyError,
+  IngestNotAllowedError,
+  PipelineStepError,
+} from "./runtime/errors.js";
+export type { Pipe, PipeBuilder, IncompletePipe, PipeIngest } from "./types/builder.js";
+export type { PipeTypeError, Show } from "./types/type-error.js";
+export type { AsyncMode } from "./types/async.js";
+export type { Flatten } from "./types/tuple.js";
+export type { BuiltPipeline, InferInput } from "./types/builder-state.js";

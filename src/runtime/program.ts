@@ -1,0 +1,112 @@
+import { PipelineStepError } from "./errors.js";
+
+/**
+ * A pipeline as the runtime sees it: a flat list of operations over numbered memory slots.
+ *
+ * The builder resolves every memory key to a slot number while the pipeline is put together, so
+ * running it never looks a key up by name (no shared table of names either: pypely's process-wide
+ * key registry and its attribute-name collisions cannot happen here), and a slot is always written
+ * before it is read (the builder refuses an ingest of a key not stored yet).
+ */
+export type Op = StepOp | StoreOp;
+
+/** Calls `fn(...slots[before], current, ...slots[after])`; the result becomes the current value. */
+export interface StepOp {
+  readonly kind: "step";
+  readonly fn: (...args: unknown[]) => unknown;
+  readonly before: readonly number[];
+  readonly after: readonly number[];
+  /** 1-based position among the pipeline's steps, for error messages. */
+  readonly position: number;
+  readonly name: string;
+}
+
+/** Keeps the current value in a slot. */
+export interface StoreOp {
+  readonly kind: "store";
+  readonly slot: number;
+}
+
+export interface Program {
+  readonly ops: readonly Op[];
+  readonly slotCount: number;
+}
+
+/** Whether a step returned something to await (a Promise or any other thenable). */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+function call(op: StepOp, current: unknown, mem: unknown[]): unknown {
+  if (op.before.length === 0 && op.after.length === 0) return op.fn(current);
+  const args: unknown[] = [];
+  for (const s of op.before) args.push(mem[s]);
+  args.push(current);
+  for (const s of op.after) args.push(mem[s]);
+  return op.fn(...args);
+}
+
+/**
+ * Runs `program` from operation `start` with current value `value`: synchronously until a step
+ * returns a thenable, then asynchronously (`continueAsync`). So the result is a Promise exactly
+ * when some step returned one, which is what the types declare.
+ *
+ * This interpreter is the reference semantics. `compile.ts` generates specialised code with the
+ * same behaviour for speed and falls back to this where code generation is not allowed.
+ */
+export function runFrom(program: Program, start: number, value: unknown, mem: unknown[]): unknown {
+  const { ops } = program;
+  let current = value;
+  for (let i = start; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.kind === "store") {
+      mem[op.slot] = current;
+      continue;
+    }
+    let result: unknown;
+    try {
+      result = call(op, current, mem);
+    } catch (error) {
+      throw new PipelineStepError(op.position, op.name, error);
+    }
+    if (isThenable(result)) return continueAsync(program, i, result, mem);
+    current = result;
+  }
+  return current;
+}
+
+/**
+ * Awaits the thenable that operation `index` returned, then runs the remaining operations,
+ * awaiting every step's result. A rejection is wrapped like a throw, naming the step.
+ */
+export async function continueAsync(program: Program, index: number, pending: PromiseLike<unknown>, mem: unknown[]): Promise<unknown> {
+  const { ops } = program;
+  let current = await settle(ops[index] as StepOp, pending);
+  for (let i = index + 1; i < ops.length; i++) {
+    const op = ops[i]!;
+    if (op.kind === "store") {
+      mem[op.slot] = current;
+      continue;
+    }
+    let result: unknown;
+    try {
+      result = call(op, current, mem);
+    } catch (error) {
+      throw new PipelineStepError(op.position, op.name, error);
+    }
+    current = isThenable(result) ? await settle(op, result) : result;
+  }
+  return current;
+}
+
+async function settle(op: StepOp, pending: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    return await pending;
+  } catch (error) {
+    throw new PipelineStepError(op.position, op.name, error);
+  }
+}

@@ -1,0 +1,177 @@
+import type { AsyncMode, ResultIn } from "./async.js";
+import type { StoreKeyArg } from "./memory.js";
+import type { PipeTypeError } from "./type-error.js";
+import type {
+  AfterFlatten,
+  AfterFork,
+  AfterIngest,
+  AfterSpread,
+  AfterStep,
+  AfterStore,
+  CurArg,
+  InputOf,
+  IngestArg,
+  SpreadCheck,
+  SpreadDefault,
+  StepArg,
+} from "./builder-state.js";
+
+/**
+ * The type of a pipe builder. See builder-state.ts for what each type parameter holds.
+ *
+ * When the last step cannot run yet (`Issue` is a message: a required parameter has no value, or
+ * the current value only fits further right), the builder is an `IncompletePipe`: only the ingest
+ * methods can be called, and every other member is a `PipeTypeError` carrying the message, so the
+ * next call reads "This expression is not callable. Type 'PipeTypeError<"…">' has no call
+ * signatures" with the reason and the fix.
+ */
+export type Pipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue extends string> = [
+  Issue,
+] extends [never]
+  ? PipeBuilder<In, Cur, Mem, Keys, Mode, Last>
+  : IncompletePipe<In, Cur, Mem, Keys, Mode, Last, Issue>;
+
+/** The ingest methods, available on every builder (they are what completes an incomplete step). */
+export interface PipeIngest<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last> {
+  /**
+   * Passes the value stored under `key` to the step just added, *before* the current value.
+   * Several ingests compose in call order: `.step(g).ingestBefore("a").ingestBefore("b")
+   * .ingestAfter("c")` calls `g(a, b, current, c)`.
+   *
+   * Fails to compile when `key` was never stored in this pipeline, when the step was made with
+   * `memorizable(f, { allowIngest: false })`, when it has no parameter left, or when the value
+   * does not fit the parameter it lands in.
+   *
+   * @example
+   * pipe<number>().store("n").step((n: number, s: string) => s.repeat(n)).ingestBefore("n")
+   */
+  ingestBefore<K extends string>(
+    key: IngestArg<"Before", K, Mem, Keys, Last>,
+  ): AfterIngest<"Before", K, In, Cur, Mem, Keys, Mode, Last>;
+
+  /**
+   * Passes the value stored under `key` to the step just added, *after* the current value (and
+   * after earlier `.ingestAfter` keys): `.step(g).ingestAfter("a").ingestAfter("b")` calls
+   * `g(current, a, b)`.
+   *
+   * @example
+   * pipe<number>()
+   *   .step((x) => x * 2).store("doubled")
+   *   .step((x) => String(x))
+   *   .step((s: string, d: number) => s + d).ingestAfter("doubled")
+   */
+  ingestAfter<K extends string>(
+    key: IngestArg<"After", K, Mem, Keys, Last>,
+  ): AfterIngest<"After", K, In, Cur, Mem, Keys, Mode, Last>;
+}
+
+/** A builder whose last step can run: every method is available. */
+export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last>
+  extends PipeIngest<In, Cur, Mem, Keys, Mode, Last> {
+  /**
+   * Adds a step: `f(current)`, or with ingests `f(...before, current, ...after)`. The step may
+   * return a Promise; later steps receive the awaited value. A built pipeline is a step too (a
+   * sub-pipeline, with its own memory).
+   *
+   * An unannotated parameter is the current value (`.step((x) => x * 2)`); annotate the
+   * parameters of a step that ingests. Fails to compile, on `f`, when the current value fits none
+   * of `f`'s parameters.
+   *
+   * @example
+   * pipe<number>().step((x) => x * 2).step(async (x) => String(x)).build(); // (input: number) => Promise<string>
+   */
+  step<P extends readonly unknown[] = [CurArg<Cur>], R = unknown, A extends boolean = true>(
+    f: StepArg<P, R, A, Cur>,
+  ): AfterStep<In, Cur, Mem, Keys, Mode, P, R, A>;
+
+  /**
+   * Remembers the current value (the last step's result; right after `pipe<In>()`, the input)
+   * under `key`, for a later `.ingestBefore(key)` / `.ingestAfter(key)`. The value is kept by
+   * reference; each run of the built pipeline has its own memory. A key is stored once per
+   * pipeline.
+   *
+   * @example
+   * pipe<string>().store("raw").step((s) => s.trim()).step((t: string, raw: string) => t !== raw).ingestAfter("raw")
+   */
+  store<K extends string>(key: StoreKeyArg<Mem, Keys, K>): AfterStore<In, Cur, Mem, Keys, Mode, K>;
+
+  /**
+   * Runs every branch on the current value; the result is the readonly tuple of their (awaited)
+   * results, in order. Async branches run concurrently.
+   *
+   * @example
+   * pipe<number>().fork((x) => x + 1, (x) => String(x)).build(); // (input: number) => readonly [number, string]
+   */
+  fork<Rs extends readonly [unknown, ...unknown[]]>(
+    ...branches: { [I in keyof Rs]: (current: CurArg<Cur>) => Rs[I] }
+  ): AfterFork<In, Cur, Mem, Keys, Mode, Rs>;
+
+  /**
+   * Spreads the current tuple (a fork's result) into `h`'s parameters: `h(...tuple)`. Fails to
+   * compile when the current value is not a tuple or its elements do not fit `h`'s parameters.
+   *
+   * @example
+   * pipe<number>().fork((x) => x + 1, (x) => x * 2).merge((a, b) => a + b)
+   */
+  merge<P extends readonly unknown[] = SpreadDefault<Cur>, R = unknown>(
+    h: [SpreadCheck<P, Cur, "merge(h)">] extends [never] ? (...args: P) => R : PipeTypeError<SpreadCheck<P, Cur, "merge(h)">>,
+  ): AfterSpread<In, Mem, Keys, Mode, Cur, R, "merge(h)">;
+
+  /**
+   * Spreads the current tuple into a constructor: `new Ctor(...tuple)`.
+   *
+   * @example
+   * class Point { constructor(readonly x: number, readonly y: number) {} }
+   * pipe<number>().fork((x) => x, (x) => -x).to(Point) // current value: Point
+   */
+  to<P extends readonly unknown[], I>(
+    ctor: [SpreadCheck<P, Cur, "to(Ctor)">] extends [never]
+      ? new (...args: P) => I
+      : PipeTypeError<SpreadCheck<P, Cur, "to(Ctor)">>,
+  ): AfterSpread<In, Mem, Keys, Mode, Cur, I, "to(Ctor)">;
+
+  /**
+   * Flattens nested fork results into one tuple: `readonly [readonly [A, B], C]` becomes
+   * `readonly [A, B, C]`.
+   *
+   * @example
+   * pipe<number>().fork((x) => x, fork((x: number) => x + 1, (x: number) => x + 2)).flatten()
+   */
+  flatten: Cur extends readonly unknown[]
+    ? () => AfterFlatten<In, Cur, Mem, Keys, Mode>
+    : PipeTypeError<"flatten() flattens nested fork results, but the current value is not a tuple">;
+
+  /**
+   * Returns the pipeline as a plain function `(input) => result`: `Promise<result>` when a step is
+   * async. Each call has its own memory, so concurrent calls never share values.
+   *
+   * @example
+   * const double = pipe<number>().step((x) => x * 2).build(); // (input: number) => number
+   */
+  build(): (input: InputOf<In>) => ResultIn<Mode, Cur>;
+
+  /**
+   * Builds and runs the pipeline once: `.run(input)` is `.build()(input)`.
+   *
+   * @example
+   * pipe<number>().step((x) => x + 1).run(41); // 42
+   */
+  run(input: InputOf<In>): ResultIn<Mode, Cur>;
+}
+
+
+/**
+ * A builder whose last step still needs an ingest: only `.ingestBefore` / `.ingestAfter` can be
+ * called; everything else explains what is missing.
+ */
+export interface IncompletePipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue extends string>
+  extends PipeIngest<In, Cur, Mem, Keys, Mode, Last> {
+  step: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  store: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  fork: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  merge: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  to: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  flatten: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  build: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  run: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+}

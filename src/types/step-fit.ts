@@ -1,0 +1,165 @@
+import type { Show } from "./type-error.js";
+
+/**
+ * Does a step's parameter list fit the arguments memory ingests and the current value give it?
+ *
+ * A step `g` with `.ingestBefore("a").ingestBefore("b").ingestAfter("c")` is called as
+ * `g(a, b, current, c)`: the *layout* is `[...before, current, ...after]`, each part in call order.
+ * This file compares a layout with `g`'s parameter tuple `P`, one position at a time, and says what
+ * is wrong in words a person can act on.
+ *
+ * Each argument of the layout is a `Slot`: its type and how to name it in a message ("the current
+ * value", "memory key 'a'"). The comparison (`Walk`) is a tail-recursive conditional type over
+ * the layout, so its cost is linear in the number of arguments of *one* step (a handful), never in
+ * the length of the pipeline: the per-step cost of a pipeline stays O(1).
+ *
+ * The verdict (`Assess`) distinguishes three outcomes, because the builder learns a step's layout
+ * one call at a time (`.step(g)` first, then each ingest):
+ * - `Complete`: the layout fills `P` exactly (optional and rest parameters included);
+ * - `Incomplete<M>`: nothing is wrong *yet*, but the step cannot run as it stands (a required
+ *   parameter is still empty, or the current value only fits further right, which a later
+ *   `.ingestBefore` will fix). The message is shown on whatever is called next if it is not an
+ *   ingest (`.step`, `.store`, `.build()`…);
+ * - `Wrong<M>`: no later ingest can fix it (a key in the wrong position, no parameter left, a
+ *   current value that fits no parameter). The message is shown on the call being checked.
+ */
+export interface Slot {
+  readonly t: unknown;
+  readonly label: string;
+}
+/** The value flowing through the pipeline, as an argument of the step. */
+export interface CurrentSlot<T> extends Slot {
+  readonly t: T;
+  readonly label: "the current value";
+}
+/** A memory key ingested into the step. */
+export interface KeySlot<T, K extends string> extends Slot {
+  readonly t: T;
+  readonly label: `memory key '${K}'`;
+}
+
+export interface Complete {
+  readonly verdict: "complete";
+}
+export interface Incomplete<M extends string> {
+  readonly verdict: "incomplete";
+  readonly message: M;
+}
+export interface Wrong<M extends string> {
+  readonly verdict: "wrong";
+  readonly message: M;
+}
+export type Verdict = Complete | Incomplete<string> | Wrong<string>;
+
+interface Missing<Index extends number, H> {
+  readonly walk: "missing";
+  readonly index: Index;
+  readonly param: H;
+}
+interface Mismatch<Index extends number, S extends Slot, H> {
+  readonly walk: "mismatch";
+  readonly index: Index;
+  readonly slot: S;
+  readonly param: H;
+}
+interface TooMany<Count extends number> {
+  readonly walk: "too-many";
+  readonly count: Count;
+}
+
+/**
+ * Compares the layout `L` with the parameters `P`, position by position.
+ *
+ * `P extends readonly [(infer H)?, ...infer PR]` matches a required *or* optional first parameter
+ * and also a rest parameter (`number[]` matches with `PR = number[]`), so one branch handles all
+ * three; the layout is finite, so the recursion ends. `I` counts positions (1-based in messages).
+ * The comparison `[S["t"]] extends [H]` is wrapped so unions are compared whole, not distributed.
+ */
+type Walk<L extends readonly Slot[], P extends readonly unknown[], I extends readonly 0[] = []> =
+  L extends readonly [infer S extends Slot, ...infer LR extends readonly Slot[]]
+    ? P extends readonly []
+      ? TooMany<I["length"]>
+      : P extends readonly [(infer H)?, ...infer PR]
+        ? [S["t"]] extends [H]
+          ? Walk<LR, PR, [...I, 0]>
+          : Mismatch<[...I, 0]["length"], S, H>
+        : TooMany<I["length"]>
+    : [] extends P
+      ? "ok"
+      : P extends readonly [infer H, ...unknown[]]
+        ? Missing<[...I, 0]["length"], H>
+        : "ok";
+
+/** `P` without its first `N` elements (`N` as a counter tuple). */
+type Drop<P extends readonly unknown[], N extends readonly 0[]> = N extends readonly [0, ...infer NR extends readonly 0[]]
+  ? P extends readonly [unknown?, ...infer PR]
+    ? Drop<PR, NR>
+    : P
+  : P;
+
+/**
+ * Can the current value and the `.ingestAfter` keys still fit if more `.ingestBefore` keys come?
+ * Tries each later start position; a step with a rest parameter is not searched (its length is
+ * not finite), which only means such a step is reported at once instead of waiting.
+ */
+type FitsFurtherRight<L extends readonly Slot[], P extends readonly unknown[]> = number extends P["length"]
+  ? false
+  : P extends readonly []
+    ? false
+    : P extends readonly [unknown?, ...infer PR]
+    ? Walk<L, PR> extends "ok" | Missing<number, unknown>
+      ? true
+      : FitsFurtherRight<L, PR>
+    : false;
+
+type ToCounter<T extends readonly unknown[]> = { [K in keyof T]: 0 };
+
+/** The 1-based position of the current value: right after the `.ingestBefore` slots. */
+type Position<B extends readonly Slot[]> = [...ToCounter<B>, 0]["length"] & number;
+
+/**
+ * The verdict on a step whose parameters are `P`, with `B` ingested before the current value
+ * (type `Cur`) and `A` after it. `Newest` is the key of the ingest being checked (`""` at
+ * `.step(f)` itself), named when the step has no parameter left for it.
+ */
+export type Assess<
+  P extends readonly unknown[],
+  B extends readonly Slot[],
+  Cur,
+  A extends readonly Slot[],
+  Newest extends string,
+> = [B, A, P] extends [readonly [], readonly [], readonly []]
+  ? Complete // a step without parameters ignores the current value: () => 42 is a fine step
+  : Judge<Walk<[...B, CurrentSlot<Cur>, ...A], P>, P, B, Cur, A, Newest>;
+
+type Judge<W, P extends readonly unknown[], B extends readonly Slot[], Cur, A extends readonly Slot[], Newest extends string> =
+  W extends "ok"
+    ? Complete
+    : W extends Missing<infer Index, infer H>
+      ? Incomplete<`this step's parameter ${Index} (${Show<H>}) gets no value: pass a stored value to it with .ingestAfter(key) or .ingestBefore(key)`>
+      : W extends TooMany<infer Count>
+        ? Wrong<`no parameter left for ${Newest extends "" ? "the current value" : `memory key '${Newest}'`}: this step takes ${Count} parameter${Count extends 1 ? "" : "s"} and ${Count extends 1 ? "it is" : "they are all"} filled already (ingestBefore keys first, then the current value, then ingestAfter keys)`>
+        : W extends Mismatch<infer Index, infer S, infer H>
+          ? IsBefore<Index, B> extends true
+            ? Wrong<MismatchMessage<Index, S, H, B, A>>
+            : FitsFurtherRight<[CurrentSlot<Cur>, ...A], Drop<P, ToCounter<B>>> extends true
+              ? Incomplete<`the current value (${Show<Cur>}) does not fit this step's parameter ${Position<B>} (${Show<Drop<P, ToCounter<B>>[0]>}) but fits one further right: fill the parameters before it with .ingestBefore(key)`>
+              : Wrong<MismatchMessage<Index, S, H, B, A>>
+          : never;
+
+/** Is 1-based position `Index` one of the `.ingestBefore` slots? */
+type IsBefore<Index extends number, B extends readonly Slot[], I extends readonly 0[] = [0]> = B extends readonly [
+  Slot,
+  ...infer BR extends readonly Slot[],
+]
+  ? I["length"] extends Index
+    ? true
+    : IsBefore<Index, BR, [...I, 0]>
+  : false;
+
+type MismatchMessage<Index extends number, S extends Slot, H, B extends readonly Slot[], A extends readonly Slot[]> =
+  S extends CurrentSlot<infer T>
+    ? [B, A] extends [readonly [], readonly []]
+      ? `this step's parameter ${Index} expects ${Show<H>}, but the current value (the previous step's result) is ${Show<T>}`
+      : `this step's parameter ${Index} expects ${Show<H>}, but the ingests put the current value (${Show<T>}) there: check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)`
+    : `${S["label"]} (${Show<S["t"]>}) would be passed as this step's parameter ${Index}, which expects ${Show<H>}: check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)`;
