@@ -19,19 +19,49 @@ import { unwrapMemorizable } from "./memorizable.js";
  * const both = fork((x: number) => x + 1, (x: number) => String(x));
  * both(1); // readonly [2, "1"]
  */
+// One overload per branch count (up to six) so that each branch is checked on its own argument and a
+// generic branch (`identity`) is instantiated for the input; the variadic signature takes more.
+export function fork<In, A>(a: (input: In) => A): (input: In) => ResultIn<ModeOfAll<[A]>, AwaitedAll<[A]>>;
+export function fork<In, A, B>(a: (input: In) => A, b: (input: In) => B): (input: In) => ResultIn<ModeOfAll<[A, B]>, AwaitedAll<[A, B]>>;
+export function fork<In, A, B, C>(
+  a: (input: In) => A,
+  b: (input: In) => B,
+  c: (input: In) => C,
+): (input: In) => ResultIn<ModeOfAll<[A, B, C]>, AwaitedAll<[A, B, C]>>;
+export function fork<In, A, B, C, D>(
+  a: (input: In) => A,
+  b: (input: In) => B,
+  c: (input: In) => C,
+  d: (input: In) => D,
+): (input: In) => ResultIn<ModeOfAll<[A, B, C, D]>, AwaitedAll<[A, B, C, D]>>;
+export function fork<In, A, B, C, D, E>(
+  a: (input: In) => A,
+  b: (input: In) => B,
+  c: (input: In) => C,
+  d: (input: In) => D,
+  e: (input: In) => E,
+): (input: In) => ResultIn<ModeOfAll<[A, B, C, D, E]>, AwaitedAll<[A, B, C, D, E]>>;
+export function fork<In, A, B, C, D, E, F>(
+  a: (input: In) => A,
+  b: (input: In) => B,
+  c: (input: In) => C,
+  d: (input: In) => D,
+  e: (input: In) => E,
+  f: (input: In) => F,
+): (input: In) => ResultIn<ModeOfAll<[A, B, C, D, E, F]>, AwaitedAll<[A, B, C, D, E, F]>>;
 export function fork<In, Rs extends readonly [unknown, ...unknown[]]>(
   // The mapped type infers each branch's result into the tuple `Rs`; the intersection with a plain
   // array of `(input: In) => unknown` gives TypeScript a non-mapped place to infer `In` from (it
-  // cannot infer through the mapped type alone, and would fall back to `unknown`), and lets an
-  // enclosing `.step(...)` give unannotated branches their parameter type.
+  // cannot infer through the mapped type alone, and would fall back to `unknown`).
   ...branches: { [I in keyof Rs]: (input: In) => Rs[I] } & readonly ((input: In) => unknown)[]
-): (input: In) => ResultIn<ModeOfAll<Rs>, AwaitedAll<Rs>> {
+): (input: In) => ResultIn<ModeOfAll<Rs>, AwaitedAll<Rs>>;
+export function fork(...branches: readonly ((input: unknown) => unknown)[]): (input: unknown) => unknown {
   if (branches.length === 0) throw new PipelineDefinitionError("fork(...) needs at least one branch");
-  const fns = (branches as unknown as ((input: unknown) => unknown)[]).map((b, i) => {
+  const fns = branches.map((b, i) => {
     if (typeof b !== "function") throw new PipelineDefinitionError(`fork branch ${i + 1} must be a function, got ${typeof b}`);
     return unwrapMemorizable(b);
   });
-  return ((input: In) => runFork(fns, input)) as never;
+  return (input: unknown) => runFork(fns, input);
 }
 
 /**

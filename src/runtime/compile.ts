@@ -36,7 +36,8 @@ export function compile(program: Program, mode: CompileMode = "codegen"): (input
     const generated = tryGenerate(program);
     if (generated) return generated;
   }
-  return (input: unknown) => runFrom(program, 0, input, new Array(program.slotCount));
+  const pipeline = (input: unknown) => runFrom(program, 0, input, new Array(program.slotCount));
+  return pipeline;
 }
 
 function tryGenerate(program: Program): ((input: unknown) => unknown) | undefined {

@@ -1,7 +1,7 @@
 import type { AsyncMode, JoinMode, ModeOf, ModeOfAll, ResultIn } from "./async.js";
 import type { KeySlot, Slot, Assess, Incomplete, Wrong, Verdict } from "./step-fit.js";
 import type { PipeTypeError, Show } from "./type-error.js";
-import type { StoreKey, AddKeyText, UnknownKeyArg } from "./memory.js";
+import type { StoreKey, AddKeyText, StoredKeysText } from "./memory.js";
 import type { AwaitedAll, FirstParam, Flatten } from "./tuple.js";
 import type { Pipe } from "./builder.js";
 import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
@@ -131,7 +131,9 @@ type IngestNotStored<S extends Side, K extends string, Mem, Keys extends string,
 >
   ? Allow extends string
     ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ingest into another step, or drop allowIngest: false`>
-    : UnknownKeyArg<Mem, Keys, K>
+    : // written out, not through an alias, so that TypeScript prints the keys and the message
+      | (keyof Mem & string)
+      | PipeTypeError<`memory key '${K}' was never stored in this pipeline (${StoredKeysText<Keys>}); add .store('${K}') right after the step whose value you want, earlier in this pipeline (a sub-pipeline's or a parent's memory is not visible here)`>
   : PipeTypeError<`ingest${S}('${K}') must directly follow the .step(f) it feeds (it changes how that step is called); a .store(...) or the start of the pipeline cannot ingest`>;
 
 /** The builder after `.ingestBefore(key)` / `.ingestAfter(key)`. */
@@ -147,6 +149,21 @@ export type AfterIngest<S extends Side, K extends string, In, Cur, Mem, Keys ext
         IssueOf<Assess<P, WithKey<S, "Before", B, Mem[K & keyof Mem], K>, Prev, WithKey<S, "After", A, Mem[K & keyof Mem], K>, K>>
       >
     : never;
+
+/**
+ * The results of fork branches called with a `Cur`. `.fork` infers its branches as a tuple of
+ * functions (their constraint gives unannotated parameters the type `Cur`, and a mismatched branch
+ * is reported on its own argument); each result is read back here.
+ *
+ * A *generic* branch keeps its type parameter in the inferred tuple, and `infer R` cannot
+ * instantiate it (it would read `<T>(x: T) => T` as returning `unknown`). The one generic branch
+ * pipelines use all the time is `identity` ("pass the value on"), so a branch of that shape is
+ * recognised first: it returns `Cur`. A non-generic function is never assignable to
+ * `<T>(x: T) => T`, so ordinary branches are not affected.
+ */
+export type BranchResults<Fs extends readonly unknown[], Cur> = {
+  [I in keyof Fs]: Fs[I] extends <T>(value: T) => T ? Cur : Fs[I] extends (current: Cur) => infer R ? R : never;
+};
 
 /** The builder after `.fork(...)`. Fork results cannot ingest (as in pypely). */
 export type AfterFork<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Rs extends readonly unknown[]> = Pipe<

@@ -8,6 +8,7 @@ import type {
   AfterSpread,
   AfterStep,
   AfterStore,
+  BranchResults,
   CurArg,
   InputOf,
   IngestArg,
@@ -102,9 +103,9 @@ export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends Asy
    * @example
    * pipe<number>().fork((x) => x + 1, (x) => String(x)).build(); // (input: number) => readonly [number, string]
    */
-  fork<Rs extends readonly [unknown, ...unknown[]]>(
-    ...branches: { [I in keyof Rs]: (current: CurArg<Cur>) => Rs[I] }
-  ): AfterFork<In, Cur, Mem, Keys, Mode, Rs>;
+  fork<Fs extends readonly [(current: CurArg<Cur>) => unknown, ...((current: CurArg<Cur>) => unknown)[]]>(
+    ...branches: Fs
+  ): AfterFork<In, Cur, Mem, Keys, Mode, BranchResults<Fs, CurArg<Cur>>>;
 
   /**
    * Spreads the current tuple (a fork's result) into `h`'s parameters: `h(...tuple)`. Fails to

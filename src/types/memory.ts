@@ -35,11 +35,3 @@ export type StoreKeyArg<Mem, Keys extends string, K extends string> = string ext
   : K extends keyof Mem
     ? PipeTypeError<`memory key '${K}' is already stored in this pipeline (${StoredKeysText<Keys>}): a key is stored once per pipeline, so pick another name`>
     : K;
-
-/**
- * What `.ingestBefore(key)` / `.ingestAfter(key)` accept when the key is unknown: the stored keys
- * (so the editor completes them) or an error that quotes the key and says what to do.
- */
-export type UnknownKeyArg<Mem, Keys extends string, K extends string> =
-  | (keyof Mem & string)
-  | PipeTypeError<`memory key '${K}' was never stored in this pipeline (${StoredKeysText<Keys>}); add .store('${K}') right after the step whose value you want, earlier in this pipeline (a sub-pipeline's or a parent's memory is not visible here)`>;

@@ -1,4 +1,4 @@
-import type { Show } from "./type-error.js";
+import type { IsUnion, Show } from "./type-error.js";
 
 /**
  * Does a step's parameter list fit the arguments memory ingests and the current value give it?
@@ -160,6 +160,27 @@ type IsBefore<Index extends number, B extends readonly Slot[], I extends readonl
 type MismatchMessage<Index extends number, S extends Slot, H, B extends readonly Slot[], A extends readonly Slot[]> =
   S extends CurrentSlot<infer T>
     ? [B, A] extends [readonly [], readonly []]
-      ? `this step's parameter ${Index} expects ${Show<H>}, but the current value (the previous step's result) is ${Show<T>}`
+      ? `this step's parameter ${Index} expects ${Show<H>}, but the current value (the previous step's result) is ${Show<T>}${MismatchHint<T, H>}`
       : `this step's parameter ${Index} expects ${Show<H>}, but the ingests put the current value (${Show<T>}) there: check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)`
-    : `${S["label"]} (${Show<S["t"]>}) would be passed as this step's parameter ${Index}, which expects ${Show<H>}: check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)`;
+    : `${S["label"]} (${Show<S["t"]>}) would be passed as this step's parameter ${Index}, which expects ${Show<H>}${MismatchHint<S["t"], H>}: check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)`;
+
+/**
+ * A precise reason where the type level can name one: a property the parameter needs and the
+ * value lacks (when both render as "an object"), or a parameter that expects a Promise (steps
+ * receive the awaited value of an async step).
+ */
+type MismatchHint<T, H> = [H] extends [PromiseLike<unknown>]
+  ? " (steps receive the awaited value of an async step)"
+  : [Show<T>, Show<H>] extends ["an object", "an object"]
+    ? MissingProperty<T, H>
+    : "";
+
+type MissingProperty<T, H> = Exclude<RequiredKeys<H>, keyof T> extends infer K
+  ? [K] extends [never]
+    ? " (a property has a different type: compare the two on hover)"
+    : IsUnion<K> extends true
+      ? " (it lacks several properties the parameter requires)"
+      : ` (it lacks property '${K & string}')`
+  : never;
+
+type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];

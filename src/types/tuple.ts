@@ -19,7 +19,7 @@ export type AwaitedAll<Rs extends readonly unknown[]> = { readonly [K in keyof R
 export type Flatten<T extends readonly unknown[]> = number extends T["length"]
   ? T // not a tuple (an array of unknown length): nothing to flatten at the type level
   : T extends readonly [infer H, ...infer R]
-  ? H extends readonly unknown[]
+  ? [H] extends [readonly unknown[]]
     ? IsReadonlyTuple<H> extends true
       ? readonly [...Flatten<H>, ...Flatten<R>]
       : readonly [H, ...Flatten<R>]
