@@ -81,32 +81,27 @@ export function runFrom(program: Program, start: number, value: unknown, mem: un
 
 /**
  * Awaits the thenable that operation `index` returned, then runs the remaining operations,
- * awaiting every step's result. A rejection is wrapped like a throw, naming the step.
+ * awaiting every step's result that is a thenable. A rejection is wrapped like a throw, naming
+ * the step (`at` is the running step's index).
  */
 export async function continueAsync(program: Program, index: number, pending: PromiseLike<unknown>, mem: unknown[]): Promise<unknown> {
   const { ops } = program;
-  let current = await settle(ops[index] as StepOp, pending);
-  for (let i = index + 1; i < ops.length; i++) {
-    const op = ops[i]!;
-    if (op.kind === "store") {
-      mem[op.slot] = current;
-      continue;
-    }
-    let result: unknown;
-    try {
-      result = call(op, current, mem);
-    } catch (error) {
-      throw new PipelineStepError(op.position, op.name, error);
-    }
-    current = isThenable(result) ? await settle(op, result) : result;
-  }
-  return current;
-}
-
-async function settle(op: StepOp, pending: PromiseLike<unknown>): Promise<unknown> {
+  let at = index;
   try {
-    return await pending;
+    let current = await pending;
+    for (let i = index + 1; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.kind === "store") {
+        mem[op.slot] = current;
+        continue;
+      }
+      at = i;
+      const result = call(op, current, mem);
+      current = isThenable(result) ? await result : result;
+    }
+    return current;
   } catch (error) {
+    const op = ops[at] as StepOp;
     throw new PipelineStepError(op.position, op.name, error);
   }
 }
