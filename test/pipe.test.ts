@@ -164,6 +164,33 @@ describe.each(modes)("pipe (%s)", (mode) => {
     expect(await out).toEqual({ x: 3, a: 2, b: 4 });
   });
 
+  it("rejects instead of throwing when an async function step follows the step that throws", async () => {
+    const run = build(
+      pipe<number>()
+        .step((x): number => {
+          if (x < 0) throw new RangeError("negative");
+          return x;
+        })
+        .step(async (x) => x * 2),
+      mode,
+    );
+    const result = run(-1);
+    expect(result).toBeInstanceOf(Promise);
+    await expect(result).rejects.toMatchObject({ name: "PipelineStepError", step: 1 });
+    // the same holds through a sub-pipeline and through a fork with an async branch
+    const viaSub = build(pipe<number>().step((x: number) => x).step(run), mode);
+    await expect(viaSub(-1)).rejects.toBeInstanceOf(PipelineStepError);
+    const viaFork = build(
+      pipe<number>()
+        .step((x): number => {
+          throw new Error(String(x));
+        })
+        .fork(async (x) => x, (x) => x),
+      mode,
+    );
+    await expect(viaFork(1)).rejects.toBeInstanceOf(PipelineStepError);
+  });
+
   it("awaits a step that returns T | Promise<T> only when it returned a Promise", async () => {
     const run = build(pipe<number>().step((x) => (x > 0 ? Promise.resolve(x) : x)), mode);
     expect(run(0)).toBe(0);

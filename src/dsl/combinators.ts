@@ -1,6 +1,7 @@
 import type { ModeOfAll, ResultIn } from "../types/async.js";
 import type { AwaitedAll, Flatten } from "../types/tuple.js";
 import { flattenFork, runFork } from "../runtime/fork.js";
+import { alwaysAsync, isAlwaysAsync } from "../runtime/async-steps.js";
 import { PipelineDefinitionError } from "../runtime/errors.js";
 import { unwrapMemorizable } from "./memorizable.js";
 
@@ -61,7 +62,9 @@ export function fork(...branches: readonly ((input: unknown) => unknown)[]): (in
     if (typeof b !== "function") throw new PipelineDefinitionError(`fork branch ${i + 1} must be a function, got ${typeof b}`);
     return unwrapMemorizable(b);
   });
-  return (input: unknown) => runFork(fns, input);
+  const forked = (input: unknown) => runFork(fns, input);
+  // a fork with an async branch always returns a Promise: let pipelines see that (async-steps.ts)
+  return fns.some(isAlwaysAsync) ? alwaysAsync(forked) : forked;
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   UnknownMemoryKeyError,
 } from "../runtime/errors.js";
 import { flattenFork, runFork } from "../runtime/fork.js";
+import { isAlwaysAsync } from "../runtime/async-steps.js";
 import type { Op, StepOp } from "../runtime/program.js";
 import { describeFunction, unwrapMemorizable } from "./memorizable.js";
 
@@ -44,7 +45,8 @@ class PipeImpl {
       throw new PipelineDefinitionError(`step ${this.steps + 1} must be a function, got ${describeValue(f)}`);
     }
     const allow = (f as { [ALLOW_INGEST]?: boolean })[ALLOW_INGEST] === false ? "this step was marked memorizable(f, { allowIngest: false })" : true;
-    return this.add({ fn: unwrapMemorizable(f as AnyFn), name: describeFunction(f as AnyFn) }, allow);
+    const fn = unwrapMemorizable(f as AnyFn);
+    return this.add({ fn, name: describeFunction(f as AnyFn), alwaysAsync: isAlwaysAsync(fn) }, allow);
   }
 
   store(key: unknown): PipeImpl {
@@ -84,26 +86,28 @@ class PipeImpl {
     });
     const fns = (branches as AnyFn[]).map(unwrapMemorizable);
     const fork = (input: unknown) => runFork(fns, input);
-    return this.add({ fn: fork, name: `fork(${(branches as AnyFn[]).map(describeFunction).join(", ")})` }, "fork(...) only combines its branches");
+    const name = `fork(${(branches as AnyFn[]).map(describeFunction).join(", ")})`;
+    return this.add({ fn: fork, name, alwaysAsync: fns.some(isAlwaysAsync) }, "fork(...) only combines its branches");
   }
 
   merge(h: unknown): PipeImpl {
     if (typeof h !== "function") throw new PipelineDefinitionError(`merge(h) needs a function, got ${describeValue(h)}`);
     const fn = unwrapMemorizable(h as AnyFn);
     const merge = (tuple: unknown) => fn(...requireTuple(tuple, "merge(h)"));
-    return this.add({ fn: merge, name: `merge(${describeFunction(h as AnyFn)})` }, "merge(h) only spreads the tuple");
+    const name = `merge(${describeFunction(h as AnyFn)})`;
+    return this.add({ fn: merge, name, alwaysAsync: isAlwaysAsync(fn) }, "merge(h) only spreads the tuple");
   }
 
   to(ctor: unknown): PipeImpl {
     if (typeof ctor !== "function") throw new PipelineDefinitionError(`to(Ctor) needs a class, got ${describeValue(ctor)}`);
     const C = ctor as new (...args: unknown[]) => unknown;
     const to = (tuple: unknown) => new C(...requireTuple(tuple, "to(Ctor)"));
-    return this.add({ fn: to, name: `to(${C.name || "anonymous class"})` }, "to(Ctor) only spreads the tuple");
+    return this.add({ fn: to, name: `to(${C.name || "anonymous class"})`, alwaysAsync: false }, "to(Ctor) only spreads the tuple");
   }
 
   flatten(): PipeImpl {
     const flatten = (tuple: unknown) => flattenFork(requireTuple(tuple, "flatten()"));
-    return this.add({ fn: flatten, name: "flatten()" }, "flatten() only reshapes the tuple");
+    return this.add({ fn: flatten, name: "flatten()", alwaysAsync: false }, "flatten() only reshapes the tuple");
   }
 
   build(mode?: CompileMode): (input: unknown) => unknown {

@@ -1,3 +1,4 @@
+import { alwaysAsync } from "./async-steps.js";
 import { PipelineStepError } from "./errors.js";
 import { isThenable, runFrom, type Program, type StepOp } from "./program.js";
 
@@ -53,12 +54,9 @@ export type CompileMode = "codegen" | "interpret";
  * identical behaviour; the tests run every case on both.
  */
 export function compile(program: Program, mode: CompileMode = "codegen"): (input: unknown) => unknown {
-  if (mode === "codegen") {
-    const generated = tryGenerate(program);
-    if (generated) return generated;
-  }
-  const pipeline = (input: unknown) => runFrom(program, 0, input, new Array(program.slotCount));
-  return pipeline;
+  const generated = mode === "codegen" ? tryGenerate(program) : undefined;
+  const run = generated ?? ((input: unknown) => runFrom(program, 0, input, new Array(program.slotCount)));
+  return program.ops.some((op) => op.kind === "step" && op.alwaysAsync) ? alwaysAsync(run) : run;
 }
 
 function tryGenerate(program: Program): ((input: unknown) => unknown) | undefined {

@@ -19,6 +19,8 @@ export interface StepOp {
   /** 1-based position among the pipeline's steps, for error messages. */
   readonly position: number;
   readonly name: string;
+  /** Whether the step always returns a Promise (async-steps.ts). */
+  readonly alwaysAsync: boolean;
 }
 
 /** Keeps the current value in a slot. */
