@@ -1,5 +1,5 @@
 import type { AsyncMode, JoinMode, ModeOf, ModeOfAll, ResultIn } from "./async.js";
-import type { KeySlot, Slot, Assess, Incomplete, Wrong, Verdict } from "./step-fit.js";
+import type { Assess, Incomplete, Wrong, Verdict } from "./step-fit.js";
 import type { PipeTypeError, Show } from "./type-error.js";
 import type { StoreKey, AddKeyText, StoredKeysText } from "./memory.js";
 import type { AwaitedAll, FirstParam, Flatten } from "./tuple.js";
@@ -38,30 +38,38 @@ export type InputOf<In> = IsInferInput<In> extends true ? unknown : In;
 /** The value the fit checks compare: before the first step of `pipe()` anything fits (`never`). */
 type CheckedCur<Cur> = IsInferInput<Cur> extends true ? never : Cur;
 
-/** The step the next ingest modifies. `Allow` is `true` or the reason it cannot ingest. */
+/**
+ * The step the next ingest modifies: its parameters `P`, the value it receives (`Prev`), the types
+ * of the values ingested before and after it (`B`, `A`, plain tuples for the one-check fast path
+ * in `Assess`) and their keys (`BK`, `AK`, for messages). `Allow` is `true` or the reason it
+ * cannot ingest.
+ */
 export interface StepInfo<
   P extends readonly unknown[],
   Prev,
-  B extends readonly Slot[],
-  A extends readonly Slot[],
+  B extends readonly unknown[],
+  A extends readonly unknown[],
+  BK extends readonly string[],
+  AK extends readonly string[],
   Allow extends string | true,
 > {
   readonly params: P;
   readonly prev: Prev;
   readonly before: B;
   readonly after: A;
+  readonly beforeKeys: BK;
+  readonly afterKeys: AK;
   readonly allow: Allow;
 }
 /** No step to ingest into: right after `pipe()` or `.store(k)`. */
 export type NoStep = "no step";
-export type AnyStepInfo = StepInfo<readonly unknown[], unknown, readonly Slot[], readonly Slot[], string | true>;
 
 /** The message an incomplete step leaves for the next call (never when it is complete). */
 export type IssueOf<V extends Verdict> = V extends Incomplete<infer M> ? M : never;
 
 /** What `.step(f)` accepts: `f` itself, or the reason it cannot be the next step. */
 export type StepArg<P extends readonly unknown[], R, A extends boolean, Cur> =
-  Assess<P, [], CheckedCur<Cur>, [], ""> extends Wrong<infer M>
+  Assess<P, [], CheckedCur<Cur>, [], [], [], ""> extends Wrong<infer M>
     ? PipeTypeError<M>
     : ((...args: P) => R) & AllowIngestTag<A>;
 
@@ -76,8 +84,8 @@ export type AfterStep<In, Cur, Mem, Keys extends string, Mode extends AsyncMode,
     Mem,
     Keys,
     JoinMode<Mode, ModeOf<R>>,
-    StepInfo<P, CheckedCur<Cur>, [], [], A extends false ? NotIngestable : true>,
-    IssueOf<Assess<P, [], CheckedCur<Cur>, [], "">>
+    StepInfo<P, CheckedCur<Cur>, [], [], [], [], A extends false ? NotIngestable : true>,
+    IssueOf<Assess<P, [], CheckedCur<Cur>, [], [], [], "">>
   >;
 
 /** The builder after `.store(key)`. */
@@ -92,9 +100,15 @@ export type AfterStore<In, Cur, Mem, Keys extends string, Mode extends AsyncMode
 >;
 
 type Side = "Before" | "After";
-type WithKey<S extends Side, Here extends Side, Slots extends readonly Slot[], T, K extends string> = S extends Here
-  ? [...Slots, KeySlot<T, K>]
-  : Slots;
+/** `T` with `X` appended when the ingest is on side `Here`. */
+type Append<S extends Side, Here extends Side, T extends readonly unknown[], X> = S extends Here ? [...T, X] : T;
+
+/**
+ * The type stored under `K`. Resolved eagerly through `infer` rather than written `Mem[K]`: an
+ * indexed access into the memory intersection stays unresolved inside the tuples that carry it,
+ * and every later instantiation touching it would re-instantiate all the stored entries.
+ */
+export type Lookup<Mem, K extends string> = Mem extends { readonly [P in K]: infer V } ? V : never;
 
 /**
  * What `.ingestBefore(key)` / `.ingestAfter(key)` accept, checked in this order: there is a step
@@ -102,21 +116,31 @@ type WithKey<S extends Side, Here extends Side, Slots extends readonly Slot[], T
  * still fit once the key is added (order, count, types).
  */
 export type IngestArg<S extends Side, K extends string, Mem, Keys extends string, Last> =
-  // Inference guard: TypeScript infers `K` from the argument only through a branch where `K`
-  // appears *naked*. The error branches below only mention `K` inside a message, so without this
-  // (never-taken: a string literal is not `never`) branch `K` would widen to `string` and the
+  // Inference guard. TypeScript infers `K` from the argument only through a branch where `K`
+  // appears *naked*; the error branches only mention `K` inside a message, so without this
+  // never-taken branch (a string literal is not `never`) `K` would widen to `string` and the
   // message would read "memory key '${string}'" instead of quoting the key.
   [K] extends [never]
     ? K
-    : K extends keyof Mem
-      ? IngestFit<S, K, Mem, Last>
-      : IngestNotStored<S, K, Mem, Keys, Last>;
+    : string extends K
+      ? PipeTypeError<`ingest${S}(key): a memory key must be a string literal (one of the stored keys), so that it can be checked`>
+      : K extends keyof Mem
+        ? IngestFit<S, K, Mem, Last>
+        : IngestNotStored<S, K, Mem, Keys, Last>;
 
 /** `K` when the step can take the stored key `K`, else why not. */
-type IngestFit<S extends Side, K extends string, Mem, Last> = Last extends StepInfo<infer P, infer Prev, infer B, infer A, infer Allow>
+type IngestFit<S extends Side, K extends string, Mem, Last> = Last extends StepInfo<
+  infer P,
+  infer Prev,
+  infer B,
+  infer A,
+  infer BK,
+  infer AK,
+  infer Allow
+>
   ? Allow extends string
     ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ingest into another step, or drop allowIngest: false`>
-    : Assess<P, WithKey<S, "Before", B, Mem[K & keyof Mem], K>, Prev, WithKey<S, "After", A, Mem[K & keyof Mem], K>, K> extends Wrong<infer M>
+    : Assess<P, Append<S, "Before", B, Lookup<Mem, K>>, Prev, Append<S, "After", A, Lookup<Mem, K>>, Append<S, "Before", BK, K>, Append<S, "After", AK, K>, K> extends Wrong<infer M>
       ? PipeTypeError<M>
       : K
   : PipeTypeError<`ingest${S}('${K}') must directly follow the .step(f) it feeds (it changes how that step is called); a .store(...) or the start of the pipeline cannot ingest`>;
@@ -125,8 +149,10 @@ type IngestFit<S extends Side, K extends string, Mem, Last> = Last extends StepI
 type IngestNotStored<S extends Side, K extends string, Mem, Keys extends string, Last> = Last extends StepInfo<
   readonly unknown[],
   unknown,
-  readonly Slot[],
-  readonly Slot[],
+  readonly unknown[],
+  readonly unknown[],
+  readonly string[],
+  readonly string[],
   infer Allow
 >
   ? Allow extends string
@@ -138,17 +164,25 @@ type IngestNotStored<S extends Side, K extends string, Mem, Keys extends string,
 
 /** The builder after `.ingestBefore(key)` / `.ingestAfter(key)`. */
 export type AfterIngest<S extends Side, K extends string, In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last> =
-  Last extends StepInfo<infer P, infer Prev, infer B, infer A, infer Allow>
-    ? Pipe<
-        In,
-        Cur,
-        Mem,
-        Keys,
-        Mode,
-        StepInfo<P, Prev, WithKey<S, "Before", B, Mem[K & keyof Mem], K>, WithKey<S, "After", A, Mem[K & keyof Mem], K>, Allow>,
-        IssueOf<Assess<P, WithKey<S, "Before", B, Mem[K & keyof Mem], K>, Prev, WithKey<S, "After", A, Mem[K & keyof Mem], K>, K>>
-      >
+  Last extends StepInfo<infer P, infer Prev, infer B, infer A, infer BK, infer AK, infer Allow>
+    ? AfterIngestOf<In, Cur, Mem, Keys, Mode, P, Prev, Append<S, "Before", B, Lookup<Mem, K>>, Append<S, "After", A, Lookup<Mem, K>>, Append<S, "Before", BK, K>, Append<S, "After", AK, K>, Allow, K>
     : never;
+
+type AfterIngestOf<
+  In,
+  Cur,
+  Mem,
+  Keys extends string,
+  Mode extends AsyncMode,
+  P extends readonly unknown[],
+  Prev,
+  B extends readonly unknown[],
+  A extends readonly unknown[],
+  BK extends readonly string[],
+  AK extends readonly string[],
+  Allow extends string | true,
+  K extends string,
+> = Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, Allow>, IssueOf<Assess<P, B, Prev, A, BK, AK, K>>>;
 
 /**
  * The results of fork branches called with a `Cur`. `.fork` infers its branches as a tuple of
@@ -172,7 +206,7 @@ export type AfterFork<In, Cur, Mem, Keys extends string, Mode extends AsyncMode,
   Mem,
   Keys,
   JoinMode<Mode, ModeOfAll<Rs>>,
-  StepInfo<[], Cur, [], [], "fork(...) only combines its branches">,
+  StepInfo<[], Cur, [], [], [], [], "fork(...) only combines its branches">,
   never
 >;
 
@@ -224,7 +258,7 @@ export type AfterSpread<In, Mem, Keys extends string, Mode extends AsyncMode, Cu
   Mem,
   Keys,
   JoinMode<Mode, ModeOf<R>>,
-  StepInfo<[], Cur, [], [], `${What} only spreads the tuple`>,
+  StepInfo<[], Cur, [], [], [], [], `${What} only spreads the tuple`>,
   never
 >;
 
@@ -235,7 +269,7 @@ export type AfterFlatten<In, Cur, Mem, Keys extends string, Mode extends AsyncMo
   Mem,
   Keys,
   Mode,
-  StepInfo<[], Cur, [], [], "flatten() only reshapes the tuple">,
+  StepInfo<[], Cur, [], [], [], [], "flatten() only reshapes the tuple">,
   never
 >;
 

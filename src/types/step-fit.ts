@@ -118,19 +118,34 @@ type ToCounter<T extends readonly unknown[]> = { [K in keyof T]: 0 };
 type Position<B extends readonly Slot[]> = [...ToCounter<B>, 0]["length"] & number;
 
 /**
- * The verdict on a step whose parameters are `P`, with `B` ingested before the current value
- * (type `Cur`) and `A` after it. `Newest` is the key of the ingest being checked (`""` at
- * `.step(f)` itself), named when the step has no parameter left for it.
+ * The verdict on a step whose parameters are `P`, with values of types `B` ingested before the
+ * current value (type `Cur`) and `A` after it; `BK` / `AK` are their keys, for messages. `Newest`
+ * is the key of the ingest being checked (`""` at `.step(f)` itself), named when the step has no
+ * parameter left for it.
+ *
+ * Fast path first: a layout that fits is one tuple assignability check (`[...B, Cur, ...A]
+ * extends P`, which handles optional and rest parameters as a call would). Only a layout that does
+ * not fit pays for the position-by-position walk that explains why: most calls in a pipeline are
+ * valid, and this keeps their cost flat.
  */
 export type Assess<
   P extends readonly unknown[],
-  B extends readonly Slot[],
+  B extends readonly unknown[],
   Cur,
-  A extends readonly Slot[],
+  A extends readonly unknown[],
+  BK extends readonly string[],
+  AK extends readonly string[],
   Newest extends string,
-> = [B, A, P] extends [readonly [], readonly [], readonly []]
-  ? Complete // a step without parameters ignores the current value: () => 42 is a fine step
-  : Judge<Walk<[...B, CurrentSlot<Cur>, ...A], P>, P, B, Cur, A, Newest>;
+> = [...B, Cur, ...A] extends P
+  ? Complete
+  : [B, A, P] extends [readonly [], readonly [], readonly []]
+    ? Complete // a step without parameters ignores the current value: () => 42 is a fine step
+    : Judge<Walk<[...KeySlots<B, BK>, CurrentSlot<Cur>, ...KeySlots<A, AK>], P>, P, KeySlots<B, BK>, Cur, KeySlots<A, AK>, Newest>;
+
+/** Labels ingested values with their keys, for the messages of the slow path. */
+type KeySlots<T extends readonly unknown[], K extends readonly string[]> = {
+  [I in keyof T]: KeySlot<T[I], K[I & keyof K] & string>;
+};
 
 type Judge<W, P extends readonly unknown[], B extends readonly Slot[], Cur, A extends readonly Slot[], Newest extends string> =
   W extends "ok"
