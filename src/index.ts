@@ -16,6 +16,7 @@ export {
   UnknownMemoryKeyError,
   DuplicateMemoryKeyError,
   IngestNotAllowedError,
+  NotATupleError,
   PipelineStepError,
 } from "./runtime/errors.js";
 export type { Pipe, PipeBuilder, IncompletePipe, PipeIngest } from "./types/builder.js";

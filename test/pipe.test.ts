@@ -3,6 +3,7 @@ import {
   DuplicateMemoryKeyError,
   IngestNotAllowedError,
   MemopipeError,
+  NotATupleError,
   PipelineDefinitionError,
   PipelineStepError,
   UnknownMemoryKeyError,
@@ -371,8 +372,12 @@ describe("run-time checks for what the types cannot see", () => {
     const f = memorizable((x: number) => x, { allowIngest: false });
     const builder = loose().store("k").step(f);
     expect(() => builder.ingestAfter("k")).toThrow(IngestNotAllowedError);
-    expect(() => builder.ingestAfter("k")).toThrow(/allowIngest: false/);
-    expect(() => loose().store("k").fork(identity).ingestAfter("k")).toThrow(IngestNotAllowedError);
+    expect(() => builder.ingestAfter("k")).toThrow(
+      "this step was marked memorizable(f, { allowIngest: false }), so it cannot ingest memory key 'k' (allowIngest: false); ingest into another step, or drop allowIngest: false",
+    );
+    expect(() => loose().store("k").fork(identity).ingestAfter("k")).toThrow(
+      "fork(...) only combines its branches, so it cannot ingest memory key 'k' (allowIngest: false); ingest into a .step(f) instead",
+    );
   });
 
   it("refuses an ingest with no step to modify", () => {
@@ -389,7 +394,10 @@ describe("run-time checks for what the types cannot see", () => {
 
   it("reports merge on a value that is not a tuple as a step error", () => {
     const run = loose().merge((a: number) => a).build();
-    expect(() => run(1)).toThrow("step 1 (merge(anonymous function)) failed: TypeError: merge(h) needs a tuple (what fork returns), got number");
+    expect(() => run(1)).toThrow("step 1 (merge(anonymous function)) failed: NotATupleError: merge(h) needs a tuple (what fork returns), got number");
+    expect(() => (merge as (h: unknown) => (t: unknown) => unknown)((a: number) => a)(5)).toThrow(NotATupleError);
+    expect(() => (to as (c: unknown) => (t: unknown) => unknown)(Date)(5)).toThrow(NotATupleError);
+    expect(() => (flatten as (t: unknown) => unknown)(5)).toThrow("flatten() needs a tuple (what fork returns), got number");
   });
 
   it("leaves builders immutable, so a prefix can be reused", () => {

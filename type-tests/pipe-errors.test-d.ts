@@ -161,7 +161,7 @@ pipe<number>()
 pipe<string>()
   .store("k")
   .step((n: number, s: string) => s.repeat(n))
-  // @ts-expect-error the step before cannot run yet: the current value (string) does not fit this step's parameter 1 (number) but fits one further right: fill the parameters before it with .ingestBefore(key)
+  // @ts-expect-error the step before cannot run yet: the current value (string) does not fit this step's parameter 1 (number) yet: fill the parameters before the current value with .ingestBefore(key)
   .step((s: string) => s);
 
 // --- merge with a function whose parameters do not fit the tuple ------------------------------
@@ -221,3 +221,55 @@ run("1");
 // --- the free fork: branches must agree on the input ---------------------------------------------
 // @ts-expect-error Type 'number' is not assignable to type 'string'
 fork((x: number) => x, (s: string) => s);
+
+// --- reported on the offending branch of a free fork, each on its own line ---------------------
+fork(
+  (x: number) => x,
+  // @ts-expect-error Type 'number' is not assignable to type 'string'
+  (s: string) => s,
+  (x: number) => x > 0,
+);
+
+// --- pipe() without a type argument cannot store its input before the first step -------------
+pipe()
+  // @ts-expect-error pipe() without a type argument learns its input type from the first step, so the input cannot be stored before it: write pipe<Input>().store(key)
+  .store("input");
+
+// --- a wrong ingest is reported once: the next ingest into the same step is not flagged again --
+pipe<number>()
+  .store("n")
+  .step((x) => `${x}`)
+  .store("s")
+  .step((x) => x.length > 0)
+  .step((s: string, n: number, cur: boolean) => s + n + cur)
+  // @ts-expect-error memory key 'n' (number) would be passed as this step's parameter 1, which expects string: ingest a key of that type, or check the order
+  .ingestBefore("n")
+  .ingestBefore("s");
+
+// --- a key the types cannot follow ----------------------------------------------------------------
+declare const someKey: string;
+pipe<number>()
+  .store("k")
+  .step((x: number, k: number) => x + k)
+  // @ts-expect-error ingestAfter(key): a memory key must be a string literal (one of the stored keys)
+  .ingestAfter(someKey);
+
+// --- precise reasons for objects and tuples --------------------------------------------------------
+pipe<{ id: number; name: number }>()
+  // @ts-expect-error (property 'name' is number there, the parameter wants string)
+  .step((user: { id: number; name: string }) => user.name);
+
+pipe<number>()
+  .fork((x) => x, (x) => `${x}`)
+  // @ts-expect-error (element 2 is string, the parameter wants number)
+  .step((pair: readonly [number, number]) => pair[0] + pair[1]);
+
+// --- a step taking any object does not accept a number ----------------------------------------------
+pipe<number>()
+  // @ts-expect-error this step's parameter 1 expects an object, but the current value (the previous step's result) is number
+  .step((o: object) => Object.keys(o));
+
+// --- generic steps are checked too --------------------------------------------------------------------
+pipe<number>()
+  // @ts-expect-error this step's parameter 1 expects an array, but the current value (the previous step's result) is number
+  .step(<T,>(xs: readonly T[]) => xs.length);

@@ -1,6 +1,7 @@
 import type { ModeOfAll, ResultIn } from "../types/async.js";
+import type { ForkResults, NoBranch } from "../types/fork.js";
 import type { AwaitedAll, Flatten } from "../types/tuple.js";
-import { flattenFork, runFork } from "../runtime/fork.js";
+import { flattenFork, requireTuple, runFork } from "../runtime/fork.js";
 import { alwaysAsync, isAlwaysAsync } from "../runtime/async-steps.js";
 import { PipelineDefinitionError } from "../runtime/errors.js";
 import { unwrapMemorizable } from "./memorizable.js";
@@ -20,47 +21,37 @@ import { unwrapMemorizable } from "./memorizable.js";
  * const both = fork((x: number) => x + 1, (x: number) => String(x));
  * both(1); // readonly [2, "1"]
  */
-// One overload per branch count (up to six) so that each branch is checked on its own argument and a
-// generic branch (`identity`) is instantiated for the input; the variadic signature takes more.
-export function fork<In, A>(a: (input: In) => A): (input: In) => ResultIn<ModeOfAll<[A]>, AwaitedAll<[A]>>;
-export function fork<In, A, B>(a: (input: In) => A, b: (input: In) => B): (input: In) => ResultIn<ModeOfAll<[A, B]>, AwaitedAll<[A, B]>>;
-export function fork<In, A, B, C>(
+// One parameter per branch (see types/fork.ts for why): each branch is checked on its own argument
+// and a generic branch (`identity`) is instantiated for the input.
+export function fork<
+  In,
+  A,
+  B = NoBranch,
+  D = NoBranch,
+  E = NoBranch,
+  F = NoBranch,
+  G = NoBranch,
+  H = NoBranch,
+  I = NoBranch,
+  J = NoBranch,
+  L = NoBranch,
+>(
   a: (input: In) => A,
-  b: (input: In) => B,
-  c: (input: In) => C,
-): (input: In) => ResultIn<ModeOfAll<[A, B, C]>, AwaitedAll<[A, B, C]>>;
-export function fork<In, A, B, C, D>(
-  a: (input: In) => A,
-  b: (input: In) => B,
-  c: (input: In) => C,
-  d: (input: In) => D,
-): (input: In) => ResultIn<ModeOfAll<[A, B, C, D]>, AwaitedAll<[A, B, C, D]>>;
-export function fork<In, A, B, C, D, E>(
-  a: (input: In) => A,
-  b: (input: In) => B,
-  c: (input: In) => C,
-  d: (input: In) => D,
-  e: (input: In) => E,
-): (input: In) => ResultIn<ModeOfAll<[A, B, C, D, E]>, AwaitedAll<[A, B, C, D, E]>>;
-export function fork<In, A, B, C, D, E, F>(
-  a: (input: In) => A,
-  b: (input: In) => B,
-  c: (input: In) => C,
-  d: (input: In) => D,
-  e: (input: In) => E,
-  f: (input: In) => F,
-): (input: In) => ResultIn<ModeOfAll<[A, B, C, D, E, F]>, AwaitedAll<[A, B, C, D, E, F]>>;
-export function fork<In, Rs extends readonly [unknown, ...unknown[]]>(
-  // The mapped type infers each branch's result into the tuple `Rs`; the intersection with a plain
-  // array of `(input: In) => unknown` gives TypeScript a non-mapped place to infer `In` from (it
-  // cannot infer through the mapped type alone, and would fall back to `unknown`).
-  ...branches: { [I in keyof Rs]: (input: In) => Rs[I] } & readonly ((input: In) => unknown)[]
-): (input: In) => ResultIn<ModeOfAll<Rs>, AwaitedAll<Rs>>;
-export function fork(...branches: readonly ((input: unknown) => unknown)[]): (input: unknown) => unknown {
+  b?: (input: In) => B,
+  d?: (input: In) => D,
+  e?: (input: In) => E,
+  f?: (input: In) => F,
+  g?: (input: In) => G,
+  h?: (input: In) => H,
+  i?: (input: In) => I,
+  j?: (input: In) => J,
+  l?: (input: In) => L,
+): (input: In) => ResultIn<ModeOfAll<ForkResults<[A, B, D, E, F, G, H, I, J, L]>>, AwaitedAll<ForkResults<[A, B, D, E, F, G, H, I, J, L]>>>;
+export function fork(...branches: readonly unknown[]): (input: never) => unknown {
   if (branches.length === 0) throw new PipelineDefinitionError("fork(...) needs at least one branch");
   const fns = branches.map((b, i) => {
     if (typeof b !== "function") throw new PipelineDefinitionError(`fork branch ${i + 1} must be a function, got ${typeof b}`);
-    return unwrapMemorizable(b);
+    return unwrapMemorizable(b as (input: unknown) => unknown);
   });
   const forked = (input: unknown) => runFork(fns, input);
   // a fork with an async branch always returns a Promise: let pipelines see that (async-steps.ts)
@@ -76,7 +67,7 @@ export function fork(...branches: readonly ((input: unknown) => unknown)[]): (in
 export function merge<P extends readonly unknown[], R>(h: (...args: P) => R): (tuple: Readonly<P>) => R {
   if (typeof h !== "function") throw new PipelineDefinitionError(`merge(h) needs a function, got ${typeof h}`);
   const fn = unwrapMemorizable(h as unknown as (...args: unknown[]) => unknown);
-  return ((tuple: readonly unknown[]) => fn(...tuple)) as never;
+  return ((tuple: readonly unknown[]) => fn(...requireTuple(tuple, "merge(h)"))) as never;
 }
 
 /**
@@ -88,7 +79,7 @@ export function merge<P extends readonly unknown[], R>(h: (...args: P) => R): (t
  */
 export function to<P extends readonly unknown[], I>(ctor: new (...args: P) => I): (tuple: Readonly<P>) => I {
   if (typeof ctor !== "function") throw new PipelineDefinitionError(`to(Ctor) needs a class, got ${typeof ctor}`);
-  return ((tuple: P) => new ctor(...tuple)) as never;
+  return ((tuple: P) => new ctor(...(requireTuple(tuple, "to(Ctor)") as P))) as never;
 }
 
 /**
@@ -108,6 +99,5 @@ export function identity<T>(value: T): T {
  * flatten(fork((x: number) => x, fork((x: number) => x + 1, (x: number) => x + 2))(1)); // readonly [1, 2, 3]
  */
 export function flatten<T extends readonly unknown[]>(tuple: T): Flatten<T> {
-  if (!Array.isArray(tuple)) throw new TypeError(`flatten() needs a tuple (what fork returns), got ${typeof tuple}`);
-  return flattenFork(tuple) as Flatten<T>;
+  return flattenFork(requireTuple(tuple, "flatten()")) as Flatten<T>;
 }

@@ -1,10 +1,20 @@
 import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
+import type { NotIngestableParams } from "../types/builder-state.js";
 
 /** The original function behind a `memorizable` wrapper. */
 const ORIGINAL: unique symbol = Symbol("memopipe.original");
 
-/** A function marked by `memorizable`; `A` says whether it may ingest memory. */
-export type Memorizable<F, A extends boolean> = F & { readonly [ALLOW_INGEST]: A };
+/**
+ * A function marked by `memorizable`; `A` says whether it may ingest memory. With
+ * `allowIngest: false` its parameter list carries the mark (see `AllowOf` in
+ * types/builder-state.ts for why the parameters and not the function); otherwise it is `F`
+ * itself, generic functions included.
+ */
+export type Memorizable<F, A extends boolean> = [A] extends [false]
+  ? F extends (...args: infer P) => infer R
+    ? (...args: NotIngestableParams<P>) => R
+    : F
+  : F;
 
 /** Options of `memorizable`. */
 export interface MemorizableOptions<A extends boolean> {

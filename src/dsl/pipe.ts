@@ -9,7 +9,7 @@ import {
   PipelineDefinitionError,
   UnknownMemoryKeyError,
 } from "../runtime/errors.js";
-import { flattenFork, runFork } from "../runtime/fork.js";
+import { flattenFork, requireTuple, runFork } from "../runtime/fork.js";
 import { isAlwaysAsync } from "../runtime/async-steps.js";
 import type { Op, StepOp } from "../runtime/program.js";
 import { describeFunction, unwrapMemorizable } from "./memorizable.js";
@@ -119,12 +119,6 @@ class PipeImpl {
   }
 }
 
-function requireTuple(value: unknown, what: string): readonly unknown[] {
-  if (!Array.isArray(value)) {
-    throw new TypeError(`${what} needs a tuple (what fork returns), got ${describeValue(value)}`);
-  }
-  return value;
-}
 
 function describeValue(value: unknown): string {
   if (value === null) return "null";

@@ -71,7 +71,26 @@ export class IngestNotAllowedError extends MemopipeError {
     readonly key: string,
     readonly step: string,
   ) {
-    super(`${step} cannot ingest memory key '${key}' (allowIngest: false); ingest into another step, or drop allowIngest: false`);
+    super(
+      `${step}, so it cannot ingest memory key '${key}' (allowIngest: false); ${
+        step.includes("memorizable") ? "ingest into another step, or drop allowIngest: false" : "ingest into a .step(f) instead"
+      }`,
+    );
+  }
+}
+
+/**
+ * `merge`, `to` or `flatten` was given something that is not a tuple (an array).
+ *
+ * @example
+ * merge((a: number, b: number) => a + b)(5 as any); // throws NotATupleError
+ */
+export class NotATupleError extends MemopipeError {
+  constructor(
+    readonly operation: string,
+    readonly value: unknown,
+  ) {
+    super(`${operation} needs a tuple (what fork returns), got ${value === null ? "null" : typeof value}`);
   }
 }
 

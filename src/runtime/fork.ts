@@ -1,3 +1,4 @@
+import { NotATupleError } from "./errors.js";
 import { isThenable } from "./program.js";
 
 /**
@@ -39,4 +40,10 @@ export function flattenFork(value: readonly unknown[]): readonly unknown[] {
   };
   visit(value);
   return seal(out);
+}
+
+/** `value` as a tuple, or a `NotATupleError` naming the operation (for callers the types do not cover). */
+export function requireTuple(value: unknown, operation: string): readonly unknown[] {
+  if (!Array.isArray(value)) throw new NotATupleError(operation, value);
+  return value;
 }

@@ -1,8 +1,8 @@
-import type { AsyncMode, JoinMode, ModeOf, ModeOfAll, ResultIn } from "./async.js";
+import type { AsyncMode, JoinMode, ModeOf, ResultIn } from "./async.js";
 import type { Assess, Incomplete, Wrong, Verdict } from "./step-fit.js";
-import type { PipeTypeError, Show } from "./type-error.js";
+import type { PipeTypeError } from "./type-error.js";
 import type { StoreKey, AddKeyText, StoredKeysText } from "./memory.js";
-import type { AwaitedAll, FirstParam, Flatten } from "./tuple.js";
+import type { FirstParam } from "./tuple.js";
 import type { Pipe } from "./builder.js";
 import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
 
@@ -36,7 +36,7 @@ export type CurArg<Cur> = IsInferInput<Cur> extends true ? unknown : Cur;
 export type InputOf<In> = IsInferInput<In> extends true ? unknown : In;
 
 /** The value the fit checks compare: before the first step of `pipe()` anything fits (`never`). */
-type CheckedCur<Cur> = IsInferInput<Cur> extends true ? never : Cur;
+export type CheckedCur<Cur> = IsInferInput<Cur> extends true ? never : Cur;
 
 /**
  * The step the next ingest modifies: its parameters `P`, the value it receives (`Prev`), the types
@@ -64,29 +64,86 @@ export interface StepInfo<
 /** No step to ingest into: right after `pipe()` or `.store(k)`. */
 export type NoStep = "no step";
 
+/** `StepInfo` of an operation that is not a `.step(f)` (fork, merge, to, flatten): it cannot ingest. */
+export type CombinatorStep<Prev, Why extends string> = StepInfo<[], Prev, [], [], [], [], Why>;
+
 /** The message an incomplete step leaves for the next call (never when it is complete). */
 export type IssueOf<V extends Verdict> = V extends Incomplete<infer M> ? M : never;
 
-/** What `.step(f)` accepts: `f` itself, or the reason it cannot be the next step. */
-export type StepArg<P extends readonly unknown[], R, A extends boolean, Cur> =
-  Assess<P, [], CheckedCur<Cur>, [], [], [], ""> extends Wrong<infer M>
-    ? PipeTypeError<M>
-    : ((...args: P) => R) & AllowIngestTag<A>;
+/**
+ * The constraint of `.step`'s parameter list `P`, which checks it (F-bounded: `P extends
+ * StepParams<P, Cur>`).
+ *
+ * Why a constraint and not a conditional parameter type (`f: ok ? (...args: P) => R : Error`):
+ * TypeScript instantiates a *generic* function argument (`identity`, `<T>(x: T) => { value: T }`)
+ * for the call only when the parameter type is a plain function type; behind a conditional or an
+ * intersection it erases the function's type parameters to `unknown`. So `f` is declared
+ * `(...args: P) => R`, and the check moves into `P`'s constraint: when the step does not fit,
+ * the constraint is a parameter list whose first element is the message (`ErrorParams`), the
+ * inferred `P` fails it, TypeScript falls back to the constraint, and the error lands on `f`:
+ *
+ * ```text
+ * Argument of type '(s: string) => string' is not assignable to parameter of type
+ *   '(args_0: PipeTypeError<"this step's parameter 1 expects string, but the current value … is number">, ...args: unknown[]) => …'
+ * ```
+ *
+ * At `.step(f)` the layout is only `[current]`, so a wrong step is always wrong at parameter 1.
+ */
+export type StepParams<P extends readonly unknown[], Cur> =
+  Assess<P, [], CheckedCur<Cur>, [], [], [], ""> extends Wrong<infer M> ? ErrorParams<M, P> : readonly unknown[];
+
+/**
+ * A parameter list that no step with the first parameter `P[0]` accepts, carrying the message.
+ * The message type must not be assignable to `P[0]` (else the fallback would be accepted): a
+ * `PipeTypeError` is an object, so where `P[0]` takes any object (`object`, `{}`) the message is
+ * given as a string literal instead, and where it takes both, as `unknown` (the error then shows
+ * TypeScript's own wording: only for a parameter of type `{}` given `null` or `undefined`).
+ */
+export type ErrorParams<M extends string, P extends readonly unknown[]> = [ErrorParam<M, P extends readonly [(infer H)?, ...unknown[]] ? H : unknown>, ...unknown[]];
+type ErrorParam<M extends string, H> = [PipeTypeError<M>] extends [H] ? ([`✖ ${M}`] extends [H] ? unknown : `✖ ${M}`) : PipeTypeError<M>;
 
 /** Why a step made by `memorizable(f, { allowIngest: false })` cannot ingest. */
 export type NotIngestable = "this step was marked memorizable(f, { allowIngest: false })";
 
+/**
+ * `memorizable(f, { allowIngest: false })` marks the *parameter list* of the function it returns
+ * (an optional symbol property on the tuple: calls are unaffected), because `.step` sees only
+ * `f`'s parameters and result (see `StepParams`). This reads the mark back.
+ */
+export type AllowOf<P extends readonly unknown[]> = P extends { readonly [ALLOW_INGEST]?: infer A }
+  ? [A] extends [false]
+    ? NotIngestable
+    : true
+  : true;
+
+/** The marked parameter list of a `memorizable(f, { allowIngest: false })` step. */
+export type NotIngestableParams<P extends readonly unknown[]> = P & { readonly [ALLOW_INGEST]?: false };
+
 /** The builder after `.step(f)`. */
-export type AfterStep<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, P extends readonly unknown[], R, A extends boolean> =
-  Pipe<
-    IsInferInput<In> extends true ? FirstParam<P> : In,
-    Awaited<R>,
-    Mem,
-    Keys,
-    JoinMode<Mode, ModeOf<R>>,
-    StepInfo<P, CheckedCur<Cur>, [], [], [], [], A extends false ? NotIngestable : true>,
-    IssueOf<Assess<P, [], CheckedCur<Cur>, [], [], [], "">>
-  >;
+export type AfterStep<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, P extends readonly unknown[], R> = AfterStepOf<
+  IsInferInput<In> extends true ? FirstParam<P> : In,
+  Awaited<R>,
+  Mem,
+  Keys,
+  JoinMode<Mode, ModeOf<R>>,
+  P,
+  CheckedCur<Cur>,
+  Assess<P, [], CheckedCur<Cur>, [], [], [], "">
+>;
+
+type AfterStepOf<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, P extends readonly unknown[], Prev, V extends Verdict> = Pipe<
+  In,
+  Cur,
+  Mem,
+  Keys,
+  Mode,
+  // A wrong step was reported on `f`: further ingests into it are not checked again (no cascade).
+  StepInfo<P, Prev, [], [], [], [], V extends Wrong<string> ? Errored : AllowOf<P>>,
+  IssueOf<V>
+>;
+
+/** Marks a step already reported as wrong: later ingests into it are accepted without a second error. */
+export type Errored = "errored";
 
 /** The builder after `.store(key)`. */
 export type AfterStore<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, K extends string> = Pipe<
@@ -138,8 +195,10 @@ type IngestFit<S extends Side, K extends string, Mem, Last> = Last extends StepI
   infer AK,
   infer Allow
 >
-  ? Allow extends string
-    ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ingest into another step, or drop allowIngest: false`>
+  ? Allow extends Errored
+    ? K
+    : Allow extends string
+    ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ${NotIngestableAdvice<Allow>}`>
     : Assess<P, Append<S, "Before", B, Lookup<Mem, K>>, Prev, Append<S, "After", A, Lookup<Mem, K>>, Append<S, "Before", BK, K>, Append<S, "After", AK, K>, K> extends Wrong<infer M>
       ? PipeTypeError<M>
       : K
@@ -155,12 +214,18 @@ type IngestNotStored<S extends Side, K extends string, Mem, Keys extends string,
   readonly string[],
   infer Allow
 >
-  ? Allow extends string
-    ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ingest into another step, or drop allowIngest: false`>
+  ? Allow extends Errored
+    ? K
+    : Allow extends string
+    ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ${NotIngestableAdvice<Allow>}`>
     : // written out, not through an alias, so that TypeScript prints the keys and the message
       | (keyof Mem & string)
       | PipeTypeError<`memory key '${K}' was never stored in this pipeline (${StoredKeysText<Keys>}); add .store('${K}') right after the step whose value you want, earlier in this pipeline (a sub-pipeline's or a parent's memory is not visible here)`>
   : PipeTypeError<`ingest${S}('${K}') must directly follow the .step(f) it feeds (it changes how that step is called); a .store(...) or the start of the pipeline cannot ingest`>;
+
+type NotIngestableAdvice<Allow extends string> = Allow extends NotIngestable
+  ? "ingest into another step, or drop allowIngest: false"
+  : "ingest into a .step(f) instead";
 
 /** The builder after `.ingestBefore(key)` / `.ingestAfter(key)`. */
 export type AfterIngest<S extends Side, K extends string, In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last> =
@@ -182,102 +247,25 @@ type AfterIngestOf<
   AK extends readonly string[],
   Allow extends string | true,
   K extends string,
-> = Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, Allow>, IssueOf<Assess<P, B, Prev, A, BK, AK, K>>>;
+> = Allow extends Errored
+  ? Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, Allow>, never>
+  : AfterIngestVerdict<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow, Assess<P, B, Prev, A, BK, AK, K>>;
 
-/**
- * The results of fork branches called with a `Cur`. `.fork` infers its branches as a tuple of
- * functions (their constraint gives unannotated parameters the type `Cur`, and a mismatched branch
- * is reported on its own argument); each result is read back here.
- *
- * A *generic* branch keeps its type parameter in the inferred tuple, and `infer R` cannot
- * instantiate it (it would read `<T>(x: T) => T` as returning `unknown`). The one generic branch
- * pipelines use all the time is `identity` ("pass the value on"), so a branch of that shape is
- * recognised first: it returns `Cur`. A non-generic function is never assignable to
- * `<T>(x: T) => T`, so ordinary branches are not affected.
- */
-export type BranchResults<Fs extends readonly unknown[], Cur> = {
-  [I in keyof Fs]: Fs[I] extends <T>(value: T) => T ? Cur : Fs[I] extends (current: Cur) => infer R ? R : never;
-};
-
-/** The builder after `.fork(...)`. Fork results cannot ingest (as in pypely). */
-export type AfterFork<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Rs extends readonly unknown[]> = Pipe<
-  IsInferInput<In> extends true ? unknown : In,
-  AwaitedAll<Rs>,
-  Mem,
-  Keys,
-  JoinMode<Mode, ModeOfAll<Rs>>,
-  StepInfo<[], Cur, [], [], [], [], "fork(...) only combines its branches">,
-  never
->;
-
-/**
- * What `.merge(h)` and `.to(Ctor)` accept: the current value must be a tuple whose elements fit
- * `h`'s parameters one to one. `What` names the function in messages.
- */
-export type SpreadCheck<P extends readonly unknown[], Cur, What extends string> = [Cur] extends [readonly unknown[]]
-  ? SpreadVerdict<SpreadWalk<Cur, P>, What, Cur>
-  : `${What} spreads a tuple (what fork returns) into its parameters, but the current value is ${Show<Cur>}, not a tuple`;
-
-type SpreadVerdict<W, What extends string, Cur extends readonly unknown[]> = W extends "ok"
-  ? never
-  : W extends ["missing", infer I extends number, infer H]
-    ? `${What} has more parameters than the tuple has elements: its parameter ${I} (${Show<H>}) gets no value (the tuple has ${Cur["length"]} elements)`
-    : W extends ["too-many", infer N extends number]
-      ? `${What} takes ${N} parameter${N extends 1 ? "" : "s"} but the tuple has ${Cur["length"]} elements: every element must have a parameter`
-      : W extends ["mismatch", infer I extends number, infer T, infer H]
-        ? `${What}'s parameter ${I} expects ${Show<H>}, but element ${I} of the tuple is ${Show<T>}`
-        : never;
-
-/** Element-by-element comparison of a tuple with a parameter list (as `Walk`, for spreads). */
-type SpreadWalk<T extends readonly unknown[], P extends readonly unknown[], I extends readonly 0[] = []> =
-  number extends T["length"]
-    ? [T[number][]] extends [P]
-      ? "ok"
-      : ["mismatch", 1, T[number], P[0]]
-    : T extends readonly [infer E, ...infer TR]
-      ? P extends readonly []
-        ? ["too-many", I["length"]]
-        : P extends readonly [(infer H)?, ...infer PR]
-          ? [E] extends [H]
-            ? SpreadWalk<TR, PR, [...I, 0]>
-            : ["mismatch", [...I, 0]["length"], E, H]
-          : ["too-many", I["length"]]
-      : [] extends P
-        ? "ok"
-        : P extends readonly [infer H, ...unknown[]]
-          ? ["missing", [...I, 0]["length"], H]
-          : "ok";
-
-/** The parameter list `merge(h)` contextually gives an unannotated `h`: the tuple's elements. */
-export type SpreadDefault<Cur> = Cur extends readonly unknown[] ? [...Cur] : [Cur];
-
-/** The builder after a spread (`.merge(h)` or `.to(Ctor)`). */
-export type AfterSpread<In, Mem, Keys extends string, Mode extends AsyncMode, Cur, R, What extends string> = Pipe<
+type AfterIngestVerdict<
   In,
-  Awaited<R>,
+  Cur,
   Mem,
-  Keys,
-  JoinMode<Mode, ModeOf<R>>,
-  StepInfo<[], Cur, [], [], [], [], `${What} only spreads the tuple`>,
-  never
->;
-
-/** The builder after `.flatten()`. */
-export type AfterFlatten<In, Cur, Mem, Keys extends string, Mode extends AsyncMode> = Pipe<
-  In,
-  Cur extends readonly unknown[] ? Flatten<Cur> : Cur,
-  Mem,
-  Keys,
-  Mode,
-  StepInfo<[], Cur, [], [], [], [], "flatten() only reshapes the tuple">,
-  never
->;
+  Keys extends string,
+  Mode extends AsyncMode,
+  P extends readonly unknown[],
+  Prev,
+  B extends readonly unknown[],
+  A extends readonly unknown[],
+  BK extends readonly string[],
+  AK extends readonly string[],
+  Allow extends string | true,
+  V extends Verdict,
+> = Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, V extends Wrong<string> ? Errored : Allow>, IssueOf<V>>;
 
 /** The function `.build()` returns: `(input: In) => Out`, `Promise<Out>` when a step is async. */
 export type BuiltPipeline<In, Cur, Mode extends AsyncMode> = (input: InputOf<In>) => ResultIn<Mode, Cur>;
-
-/** Carries `memorizable`'s `allowIngest` flag in a function's type. */
-export interface AllowIngestTag<A extends boolean> {
-  readonly [ALLOW_INGEST]?: A;
-}
-

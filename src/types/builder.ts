@@ -1,21 +1,9 @@
 import type { AsyncMode, ResultIn } from "./async.js";
 import type { StoreKeyArg } from "./memory.js";
 import type { PipeTypeError } from "./type-error.js";
-import type {
-  AfterFlatten,
-  AfterFork,
-  AfterIngest,
-  AfterSpread,
-  AfterStep,
-  AfterStore,
-  BranchResults,
-  CurArg,
-  InputOf,
-  IngestArg,
-  SpreadCheck,
-  SpreadDefault,
-  StepArg,
-} from "./builder-state.js";
+import type { AfterIngest, AfterStep, AfterStore, CurArg, InputOf, IngestArg, IsInferInput, StepParams } from "./builder-state.js";
+import type { ForkMethod } from "./fork.js";
+import type { AfterFlatten, AfterSpread, SpreadDefault, SpreadParams } from "./spread.js";
 
 /**
  * The type of a pipe builder. See builder-state.ts for what each type parameter holds.
@@ -81,9 +69,7 @@ export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends Asy
    * @example
    * pipe<number>().step((x) => x * 2).step(async (x) => String(x)).build(); // (input: number) => Promise<string>
    */
-  step<P extends readonly unknown[] = [CurArg<Cur>], R = unknown, A extends boolean = true>(
-    f: StepArg<P, R, A, Cur>,
-  ): AfterStep<In, Cur, Mem, Keys, Mode, P, R, A>;
+  step<P extends StepParams<P, Cur> = [CurArg<Cur>], R = unknown>(f: (...args: P) => R): AfterStep<In, Cur, Mem, Keys, Mode, P, R>;
 
   /**
    * Remembers the current value (the last step's result; right after `pipe<In>()`, the input)
@@ -94,7 +80,9 @@ export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends Asy
    * @example
    * pipe<string>().store("raw").step((s) => s.trim()).step((t: string, raw: string) => t !== raw).ingestAfter("raw")
    */
-  store<K extends string>(key: StoreKeyArg<Mem, Keys, K>): AfterStore<In, Cur, Mem, Keys, Mode, K>;
+  store: IsInferInput<Cur> extends true
+    ? PipeTypeError<"pipe() without a type argument learns its input type from the first step, so the input cannot be stored before it: write pipe<Input>().store(key)">
+    : <K extends string>(key: StoreKeyArg<Mem, Keys, K>) => AfterStore<In, Cur, Mem, Keys, Mode, K>;
 
   /**
    * Runs every branch on the current value; the result is the readonly tuple of their (awaited)
@@ -103,9 +91,8 @@ export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends Asy
    * @example
    * pipe<number>().fork((x) => x + 1, (x) => String(x)).build(); // (input: number) => readonly [number, string]
    */
-  fork<Fs extends readonly [(current: CurArg<Cur>) => unknown, ...((current: CurArg<Cur>) => unknown)[]]>(
-    ...branches: Fs
-  ): AfterFork<In, Cur, Mem, Keys, Mode, BranchResults<Fs, CurArg<Cur>>>;
+  // With `pipe()` and no step yet, the branches' (annotated) parameter types give the input type.
+  fork: IsInferInput<Cur> extends true ? ForkMethod<In, Cur, Mem, Keys, Mode, never> : ForkMethod<In, Cur, Mem, Keys, Mode, Cur>;
 
   /**
    * Spreads the current tuple (a fork's result) into `h`'s parameters: `h(...tuple)`. Fails to
@@ -114,8 +101,10 @@ export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends Asy
    * @example
    * pipe<number>().fork((x) => x + 1, (x) => x * 2).merge((a, b) => a + b)
    */
-  merge<P extends readonly unknown[] = SpreadDefault<Cur>, R = unknown>(
-    h: [SpreadCheck<P, Cur, "merge(h)">] extends [never] ? (...args: P) => R : PipeTypeError<SpreadCheck<P, Cur, "merge(h)">>,
+  // `| SpreadDefault<Cur>` lets the declaration see that the default meets the constraint; a `P`
+  // that fails the check is never the tuple itself, so it still fails.
+  merge<P extends SpreadParams<P, Cur, "merge(h)"> | SpreadDefault<Cur> = SpreadDefault<Cur>, R = unknown>(
+    h: (...args: P) => R,
   ): AfterSpread<In, Mem, Keys, Mode, Cur, R, "merge(h)">;
 
   /**
@@ -125,11 +114,7 @@ export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends Asy
    * class Point { constructor(readonly x: number, readonly y: number) {} }
    * pipe<number>().fork((x) => x, (x) => -x).to(Point) // current value: Point
    */
-  to<P extends readonly unknown[], I>(
-    ctor: [SpreadCheck<P, Cur, "to(Ctor)">] extends [never]
-      ? new (...args: P) => I
-      : PipeTypeError<SpreadCheck<P, Cur, "to(Ctor)">>,
-  ): AfterSpread<In, Mem, Keys, Mode, Cur, I, "to(Ctor)">;
+  to<P extends SpreadParams<P, Cur, "to(Ctor)">, I>(ctor: new (...args: P) => I): AfterSpread<In, Mem, Keys, Mode, Cur, I, "to(Ctor)">;
 
   /**
    * Flattens nested fork results into one tuple: `readonly [readonly [A, B], C]` becomes

@@ -114,8 +114,6 @@ type FitsFurtherRight<L extends readonly Slot[], P extends readonly unknown[]> =
 
 type ToCounter<T extends readonly unknown[]> = { [K in keyof T]: 0 };
 
-/** The 1-based position of the current value: right after the `.ingestBefore` slots. */
-type Position<B extends readonly Slot[]> = [...ToCounter<B>, 0]["length"] & number;
 
 /**
  * The verdict on a step whose parameters are `P`, with values of types `B` ingested before the
@@ -158,7 +156,7 @@ type Judge<W, P extends readonly unknown[], B extends readonly Slot[], Cur, A ex
           ? IsBefore<Index, B> extends true
             ? Wrong<MismatchMessage<Index, S, H, B, A>>
             : FitsFurtherRight<[CurrentSlot<Cur>, ...A], Drop<P, ToCounter<B>>> extends true
-              ? Incomplete<`the current value (${Show<Cur>}) does not fit this step's parameter ${Position<B>} (${Show<Drop<P, ToCounter<B>>[0]>}) but fits one further right: fill the parameters before it with .ingestBefore(key)`>
+              ? Incomplete<`${S["label"]} (${Show<S["t"]>}) does not fit this step's parameter ${Index} (${Show<H>}) yet: fill the parameters before the current value with .ingestBefore(key), which moves the current value and the ingestAfter keys right`>
               : Wrong<MismatchMessage<Index, S, H, B, A>>
           : never;
 
@@ -176,26 +174,57 @@ type MismatchMessage<Index extends number, S extends Slot, H, B extends readonly
   S extends CurrentSlot<infer T>
     ? [B, A] extends [readonly [], readonly []]
       ? `this step's parameter ${Index} expects ${Show<H>}, but the current value (the previous step's result) is ${Show<T>}${MismatchHint<T, H>}`
-      : `this step's parameter ${Index} expects ${Show<H>}, but the ingests put the current value (${Show<T>}) there: check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)`
-    : `${S["label"]} (${Show<S["t"]>}) would be passed as this step's parameter ${Index}, which expects ${Show<H>}${MismatchHint<S["t"], H>}: check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)`;
+      : `this step's parameter ${Index} expects ${Show<H>}, but the ingests put the current value (${Show<T>}) there${MismatchHint<T, H>}: ${OrderAdvice}`
+    : `${S["label"]} (${Show<S["t"]>}) would be passed as this step's parameter ${Index}, which expects ${Show<H>}${MismatchHint<S["t"], H>}: ingest a key of that type, or ${OrderAdvice}`;
+
+type OrderAdvice = "check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)";
 
 /**
  * A precise reason where the type level can name one: a property the parameter needs and the
  * value lacks (when both render as "an object"), or a parameter that expects a Promise (steps
  * receive the awaited value of an async step).
  */
-type MismatchHint<T, H> = [H] extends [PromiseLike<unknown>]
+export type MismatchHint<T, H> = [H] extends [PromiseLike<unknown>]
   ? " (steps receive the awaited value of an async step)"
   : [Show<T>, Show<H>] extends ["an object", "an object"]
-    ? MissingProperty<T, H>
-    : "";
+    ? ObjectHint<T, H>
+    : [Show<T>, Show<H>] extends ["a tuple", "a tuple"]
+      ? [T, H] extends [infer TT extends readonly unknown[], infer HH extends readonly unknown[]]
+        ? TupleHint<TT, HH>
+        : ""
+      : "";
 
-type MissingProperty<T, H> = Exclude<RequiredKeys<H>, keyof T> extends infer K
+/** Names the property that makes two object types differ, where there is exactly one. */
+type ObjectHint<T, H> = Exclude<RequiredKeys<H>, keyof T> extends infer K
   ? [K] extends [never]
-    ? " (a property has a different type: compare the two on hover)"
+    ? DifferingProperty<T, H> extends infer D
+      ? [D] extends [never]
+        ? " (compare the two types on hover)"
+        : IsUnion<D> extends true
+          ? " (several properties have different types)"
+          : ` (property '${D & string}' is ${Show<T[D & keyof T]>} there, the parameter wants ${Show<H[D & keyof H]>})`
+      : never
     : IsUnion<K> extends true
       ? " (it lacks several properties the parameter requires)"
       : ` (it lacks property '${K & string}')`
   : never;
+
+type DifferingProperty<T, H> = {
+  [K in keyof H & keyof T]: [T[K]] extends [H[K]] ? never : K;
+}[keyof H & keyof T];
+
+/** Names the first tuple element that does not fit. */
+type TupleHint<T extends readonly unknown[], H extends readonly unknown[], I extends readonly 0[] = []> = T extends readonly [
+  infer E,
+  ...infer TR,
+]
+  ? H extends readonly [(infer X)?, ...infer HR]
+    ? [E] extends [X]
+      ? TupleHint<TR, HR, [...I, 0]>
+      : ` (element ${[...I, 0]["length"]} is ${Show<E>}, the parameter wants ${Show<X>})`
+    : ` (it has more elements than the parameter's ${I["length"]})`
+  : H extends readonly [unknown, ...unknown[]]
+    ? ` (it has ${I["length"]} elements, the parameter wants more)`
+    : " (compare the two types on hover)";
 
 type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
