@@ -1,7 +1,7 @@
 import type { AsyncMode, JoinMode, ModeOf, ResultIn } from "./async.js";
 import type { Assess, Incomplete, Wrong, Verdict } from "./step-fit.js";
 import type { PipeTypeError } from "./type-error.js";
-import type { StoreKey, AddKeyText, StoredKeysText } from "./memory.js";
+import type { StoreKey, AddKeyText } from "./memory.js";
 import type { FirstParam } from "./tuple.js";
 import type { Pipe } from "./builder.js";
 import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
@@ -61,8 +61,10 @@ export interface StepInfo<
   readonly afterKeys: AK;
   readonly allow: Allow;
 }
-/** No step to ingest into: right after `pipe()` or `.store(k)`. */
-export type NoStep = "no step";
+/** Why there is no step to ingest into: right after `pipe()` or `.store(k)`. */
+export type NoStepReason = "no step";
+/** No step to ingest into. */
+export type NoStep = StepInfo<[], unknown, [], [], [], [], NoStepReason>;
 
 /** `StepInfo` of an operation that is not a `.step(f)` (fork, merge, to, flatten): it cannot ingest. */
 export type CombinatorStep<Prev, Why extends string> = StepInfo<[], Prev, [], [], [], [], Why>;
@@ -156,116 +158,12 @@ export type AfterStore<In, Cur, Mem, Keys extends string, Mode extends AsyncMode
   never
 >;
 
-type Side = "Before" | "After";
-/** `T` with `X` appended when the ingest is on side `Here`. */
-type Append<S extends Side, Here extends Side, T extends readonly unknown[], X> = S extends Here ? [...T, X] : T;
-
 /**
  * The type stored under `K`. Resolved eagerly through `infer` rather than written `Mem[K]`: an
  * indexed access into the memory intersection stays unresolved inside the tuples that carry it,
  * and every later instantiation touching it would re-instantiate all the stored entries.
  */
 export type Lookup<Mem, K extends string> = Mem extends { readonly [P in K]: infer V } ? V : never;
-
-/**
- * What `.ingestBefore(key)` / `.ingestAfter(key)` accept, checked in this order: there is a step
- * to ingest into; that step may ingest (`allowIngest`); the key was stored; the step's parameters
- * still fit once the key is added (order, count, types).
- */
-export type IngestArg<S extends Side, K extends string, Mem, Keys extends string, Last> =
-  // Inference guard. TypeScript infers `K` from the argument only through a branch where `K`
-  // appears *naked*; the error branches only mention `K` inside a message, so without this
-  // never-taken branch (a string literal is not `never`) `K` would widen to `string` and the
-  // message would read "memory key '${string}'" instead of quoting the key.
-  [K] extends [never]
-    ? K
-    : string extends K
-      ? PipeTypeError<`ingest${S}(key): a memory key must be a string literal (one of the stored keys), so that it can be checked`>
-      : K extends keyof Mem
-        ? IngestFit<S, K, Mem, Last>
-        : IngestNotStored<S, K, Mem, Keys, Last>;
-
-/** `K` when the step can take the stored key `K`, else why not. */
-type IngestFit<S extends Side, K extends string, Mem, Last> = Last extends StepInfo<
-  infer P,
-  infer Prev,
-  infer B,
-  infer A,
-  infer BK,
-  infer AK,
-  infer Allow
->
-  ? Allow extends Errored
-    ? K
-    : Allow extends string
-    ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ${NotIngestableAdvice<Allow>}`>
-    : Assess<P, Append<S, "Before", B, Lookup<Mem, K>>, Prev, Append<S, "After", A, Lookup<Mem, K>>, Append<S, "Before", BK, K>, Append<S, "After", AK, K>, K> extends Wrong<infer M>
-      ? PipeTypeError<M>
-      : K
-  : PipeTypeError<`ingest${S}('${K}') must directly follow the .step(f) it feeds (it changes how that step is called); a .store(...) or the start of the pipeline cannot ingest`>;
-
-/** Why the key cannot be ingested when it was not stored (a missing step or `allowIngest` first). */
-type IngestNotStored<S extends Side, K extends string, Mem, Keys extends string, Last> = Last extends StepInfo<
-  readonly unknown[],
-  unknown,
-  readonly unknown[],
-  readonly unknown[],
-  readonly string[],
-  readonly string[],
-  infer Allow
->
-  ? Allow extends Errored
-    ? K
-    : Allow extends string
-    ? PipeTypeError<`${Allow}, so it cannot ingest memory key '${K}' (allowIngest: false); ${NotIngestableAdvice<Allow>}`>
-    : // written out, not through an alias, so that TypeScript prints the keys and the message
-      | (keyof Mem & string)
-      | PipeTypeError<`memory key '${K}' was never stored in this pipeline (${StoredKeysText<Keys>}); add .store('${K}') right after the step whose value you want, earlier in this pipeline (a sub-pipeline's or a parent's memory is not visible here)`>
-  : PipeTypeError<`ingest${S}('${K}') must directly follow the .step(f) it feeds (it changes how that step is called); a .store(...) or the start of the pipeline cannot ingest`>;
-
-type NotIngestableAdvice<Allow extends string> = Allow extends NotIngestable
-  ? "ingest into another step, or drop allowIngest: false"
-  : "ingest into a .step(f) instead";
-
-/** The builder after `.ingestBefore(key)` / `.ingestAfter(key)`. */
-export type AfterIngest<S extends Side, K extends string, In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last> =
-  Last extends StepInfo<infer P, infer Prev, infer B, infer A, infer BK, infer AK, infer Allow>
-    ? AfterIngestOf<In, Cur, Mem, Keys, Mode, P, Prev, Append<S, "Before", B, Lookup<Mem, K>>, Append<S, "After", A, Lookup<Mem, K>>, Append<S, "Before", BK, K>, Append<S, "After", AK, K>, Allow, K>
-    : never;
-
-type AfterIngestOf<
-  In,
-  Cur,
-  Mem,
-  Keys extends string,
-  Mode extends AsyncMode,
-  P extends readonly unknown[],
-  Prev,
-  B extends readonly unknown[],
-  A extends readonly unknown[],
-  BK extends readonly string[],
-  AK extends readonly string[],
-  Allow extends string | true,
-  K extends string,
-> = Allow extends Errored
-  ? Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, Allow>, never>
-  : AfterIngestVerdict<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow, Assess<P, B, Prev, A, BK, AK, K>>;
-
-type AfterIngestVerdict<
-  In,
-  Cur,
-  Mem,
-  Keys extends string,
-  Mode extends AsyncMode,
-  P extends readonly unknown[],
-  Prev,
-  B extends readonly unknown[],
-  A extends readonly unknown[],
-  BK extends readonly string[],
-  AK extends readonly string[],
-  Allow extends string | true,
-  V extends Verdict,
-> = Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, V extends Wrong<string> ? Errored : Allow>, IssueOf<V>>;
 
 /** The function `.build()` returns: `(input: In) => Out`, `Promise<Out>` when a step is async. */
 export type BuiltPipeline<In, Cur, Mode extends AsyncMode> = (input: InputOf<In>) => ResultIn<Mode, Cur>;

@@ -1,7 +1,8 @@
 import type { AsyncMode, ResultIn } from "./async.js";
 import type { StoreKeyArg } from "./memory.js";
 import type { PipeTypeError } from "./type-error.js";
-import type { AfterIngest, AfterStep, AfterStore, CurArg, InputOf, IngestArg, IsInferInput, StepParams } from "./builder-state.js";
+import type { AfterStep, AfterStore, CurArg, InputOf, IsInferInput, StepInfo, StepParams } from "./builder-state.js";
+import type { AfterIngestAfter, AfterIngestBefore, IngestAfterArg, IngestBeforeArg } from "./ingest.js";
 import type { ForkMethod } from "./fork.js";
 import type { AfterFlatten, AfterSpread, SpreadDefault, SpreadParams } from "./spread.js";
 
@@ -14,14 +15,32 @@ import type { AfterFlatten, AfterSpread, SpreadDefault, SpreadParams } from "./s
  * next call reads "This expression is not callable. Type 'PipeTypeError<"…">' has no call
  * signatures" with the reason and the fix.
  */
-export type Pipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue extends string> = [
-  Issue,
-] extends [never]
-  ? PipeBuilder<In, Cur, Mem, Keys, Mode, Last>
-  : IncompletePipe<In, Cur, Mem, Keys, Mode, Last, Issue>;
+export type Pipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue extends string> =
+  // The last step is destructured here, once per builder state, so the ingest methods receive its
+  // pieces directly instead of each re-inferring them from `StepInfo`.
+  Last extends StepInfo<infer P, infer Prev, infer B, infer A, infer BK, infer AK, infer Allow>
+    ? [Issue] extends [never]
+      ? PipeBuilder<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow>
+      : IncompletePipe<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow, Issue>
+    : never;
+
+
 
 /** The ingest methods, available on every builder (they are what completes an incomplete step). */
-export interface PipeIngest<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last> {
+export interface PipeIngest<
+  In,
+  Cur,
+  Mem,
+  Keys extends string,
+  Mode extends AsyncMode,
+  P extends readonly unknown[],
+  Prev,
+  B extends readonly unknown[],
+  A extends readonly unknown[],
+  BK extends readonly string[],
+  AK extends readonly string[],
+  Allow extends string | true,
+> {
   /**
    * Passes the value stored under `key` to the step just added, *before* the current value.
    * Several ingests compose in call order: `.step(g).ingestBefore("a").ingestBefore("b")
@@ -35,8 +54,8 @@ export interface PipeIngest<In, Cur, Mem, Keys extends string, Mode extends Asyn
    * pipe<number>().store("n").step((n: number, s: string) => s.repeat(n)).ingestBefore("n")
    */
   ingestBefore<K extends string>(
-    key: IngestArg<"Before", K, Mem, Keys, Last>,
-  ): AfterIngest<"Before", K, In, Cur, Mem, Keys, Mode, Last>;
+    key: IngestBeforeArg<K, Mem, Keys, P, Prev, B, A, BK, AK, Allow>,
+  ): AfterIngestBefore<K, In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow>;
 
   /**
    * Passes the value stored under `key` to the step just added, *after* the current value (and
@@ -50,13 +69,25 @@ export interface PipeIngest<In, Cur, Mem, Keys extends string, Mode extends Asyn
    *   .step((s: string, d: number) => s + d).ingestAfter("doubled")
    */
   ingestAfter<K extends string>(
-    key: IngestArg<"After", K, Mem, Keys, Last>,
-  ): AfterIngest<"After", K, In, Cur, Mem, Keys, Mode, Last>;
+    key: IngestAfterArg<K, Mem, Keys, P, Prev, B, A, BK, AK, Allow>,
+  ): AfterIngestAfter<K, In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow>;
 }
 
 /** A builder whose last step can run: every method is available. */
-export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last>
-  extends PipeIngest<In, Cur, Mem, Keys, Mode, Last> {
+export interface PipeBuilder<
+  In,
+  Cur,
+  Mem,
+  Keys extends string,
+  Mode extends AsyncMode,
+  P extends readonly unknown[],
+  Prev,
+  B extends readonly unknown[],
+  A extends readonly unknown[],
+  BK extends readonly string[],
+  AK extends readonly string[],
+  Allow extends string | true,
+> extends PipeIngest<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow> {
   /**
    * Adds a step: `f(current)`, or with ingests `f(...before, current, ...after)`. The step may
    * return a Promise; later steps receive the awaited value. A built pipeline is a step too (a
@@ -150,8 +181,21 @@ export interface PipeBuilder<In, Cur, Mem, Keys extends string, Mode extends Asy
  * A builder whose last step still needs an ingest: only `.ingestBefore` / `.ingestAfter` can be
  * called; everything else explains what is missing.
  */
-export interface IncompletePipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue extends string>
-  extends PipeIngest<In, Cur, Mem, Keys, Mode, Last> {
+export interface IncompletePipe<
+  In,
+  Cur,
+  Mem,
+  Keys extends string,
+  Mode extends AsyncMode,
+  P extends readonly unknown[],
+  Prev,
+  B extends readonly unknown[],
+  A extends readonly unknown[],
+  BK extends readonly string[],
+  AK extends readonly string[],
+  Allow extends string | true,
+  Issue extends string,
+> extends PipeIngest<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow> {
   step: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
   store: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
   fork: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
