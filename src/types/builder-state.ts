@@ -72,6 +72,7 @@ export type CombinatorStep<Prev, Why extends string> = StepInfo<[], Prev, [], []
 /** The message an incomplete step leaves for the next call (never when it is complete). */
 export type IssueOf<V extends Verdict> = V extends Incomplete<infer M> ? M : never;
 
+
 /**
  * The constraint of `.step`'s parameter list `P`, which checks it (F-bounded: `P extends
  * StepParams<P, Cur>`).

@@ -1,6 +1,7 @@
 import type { AsyncMode, ResultIn } from "./async.js";
 import type { StoreKeyArg } from "./memory.js";
 import type { PipeTypeError } from "./type-error.js";
+import type { IssueText } from "./step-fit.js";
 import type { AfterStep, AfterStore, CurArg, InputOf, IsInferInput, StepInfo, StepParams } from "./builder-state.js";
 import type { AfterIngestAfter, AfterIngestBefore, IngestAfterArg, IngestBeforeArg } from "./ingest.js";
 import type { ForkMethod } from "./fork.js";
@@ -15,7 +16,7 @@ import type { AfterFlatten, AfterSpread, SpreadDefault, SpreadParams } from "./s
  * next call reads "This expression is not callable. Type 'PipeTypeError<"…">' has no call
  * signatures" with the reason and the fix.
  */
-export type Pipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue extends string> =
+export type Pipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue> =
   // The last step is destructured here, once per builder state, so the ingest methods receive its
   // pieces directly instead of each re-inferring them from `StepInfo`.
   Last extends StepInfo<infer P, infer Prev, infer B, infer A, infer BK, infer AK, infer Allow>
@@ -194,14 +195,14 @@ export interface IncompletePipe<
   BK extends readonly string[],
   AK extends readonly string[],
   Allow extends string | true,
-  Issue extends string,
+  Issue,
 > extends PipeIngest<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow> {
-  step: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
-  store: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
-  fork: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
-  merge: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
-  to: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
-  flatten: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
-  build: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
-  run: PipeTypeError<`the step before cannot run yet: ${Issue}`>;
+  step: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  store: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  fork: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  merge: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  to: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  flatten: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  build: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  run: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
 }

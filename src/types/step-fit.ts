@@ -41,15 +41,54 @@ export interface KeySlot<T, K extends string> extends Slot {
 export interface Complete {
   readonly verdict: "complete";
 }
-export interface Incomplete<M extends string> {
+export interface Incomplete<M extends string | MissingParams> {
   readonly verdict: "incomplete";
   readonly message: M;
 }
+
+/**
+ * A step whose layout fits the first parameters of `P` and leaves required ones empty: the usual
+ * state between `.step(g)` and its `.ingestAfter(key)`. Recognised with two cheap checks
+ * (`FitsPrefix`), it keeps the layout instead of a message: the message is only written
+ * (`IssueText`) if a call other than an ingest follows, which valid code never does.
+ */
+export interface MissingParams<
+  P extends readonly unknown[] = readonly unknown[],
+  B extends readonly unknown[] = readonly unknown[],
+  Cur = unknown,
+  A extends readonly unknown[] = readonly unknown[],
+> {
+  readonly params: P;
+  readonly before: B;
+  readonly current: Cur;
+  readonly after: A;
+}
+
+/** The message of an incomplete step, written when it is needed. */
+export type IssueText<I> = I extends string
+  ? I
+  : I extends MissingParams<infer P, infer B, infer Cur, infer A>
+    ? Walk<[...KeySlots<B, []>, CurrentSlot<Cur>, ...KeySlots<A, []>], P> extends Missing<infer Index, infer H>
+      ? MissingMessage<Index, H>
+      : never
+    : never;
+
+type MissingMessage<Index extends number, H> = `this step's parameter ${Index} (${Show<H>}) gets no value: pass a stored value to it with .ingestAfter(key) or .ingestBefore(key)`;
+
+/** Whether the layout `L` fits the first `L["length"]` parameters of `P`. */
+type FitsPrefix<L extends readonly unknown[], P extends readonly unknown[]> = P extends readonly [
+  ...{ [I in keyof L]: unknown },
+  ...infer R,
+]
+  ? [...L, ...R] extends P
+    ? true
+    : false
+  : false;
 export interface Wrong<M extends string> {
   readonly verdict: "wrong";
   readonly message: M;
 }
-export type Verdict = Complete | Incomplete<string> | Wrong<string>;
+export type Verdict = Complete | Incomplete<string | MissingParams> | Wrong<string>;
 
 interface Missing<Index extends number, H> {
   readonly walk: "missing";
@@ -136,20 +175,22 @@ export type Assess<
   Newest extends string,
 > = [...B, Cur, ...A] extends P
   ? Complete
-  : [B, A, P] extends [readonly [], readonly [], readonly []]
+  : FitsPrefix<[...B, Cur, ...A], P> extends true
+    ? Incomplete<MissingParams<P, B, Cur, A>>
+    : [B, A, P] extends [readonly [], readonly [], readonly []]
     ? Complete // a step without parameters ignores the current value: () => 42 is a fine step
     : Judge<Walk<[...KeySlots<B, BK>, CurrentSlot<Cur>, ...KeySlots<A, AK>], P>, P, KeySlots<B, BK>, Cur, KeySlots<A, AK>, Newest>;
 
 /** Labels ingested values with their keys, for the messages of the slow path. */
 type KeySlots<T extends readonly unknown[], K extends readonly string[]> = {
-  [I in keyof T]: KeySlot<T[I], K[I & keyof K] & string>;
+  [I in keyof T]: KeySlot<T[I], K[I & keyof K] extends infer N extends string ? N : "?">;
 };
 
 type Judge<W, P extends readonly unknown[], B extends readonly Slot[], Cur, A extends readonly Slot[], Newest extends string> =
   W extends "ok"
     ? Complete
     : W extends Missing<infer Index, infer H>
-      ? Incomplete<`this step's parameter ${Index} (${Show<H>}) gets no value: pass a stored value to it with .ingestAfter(key) or .ingestBefore(key)`>
+      ? Incomplete<MissingMessage<Index, H>>
       : W extends TooMany<infer Count>
         ? Wrong<`no parameter left for ${Newest extends "" ? "the current value" : `memory key '${Newest}'`}: this step takes ${Count} parameter${Count extends 1 ? "" : "s"} and ${Count extends 1 ? "it is" : "they are all"} filled already (ingestBefore keys first, then the current value, then ingestAfter keys)`>
         : W extends Mismatch<infer Index, infer S, infer H>
