@@ -119,3 +119,26 @@ function describe(error: unknown): string {
     return "non-Error thrown";
   }
 }
+
+/**
+ * A cached stage got an input or produced an output that cannot be recorded (a function, a
+ * symbol, a class instance the codecs cannot rebuild…). Nothing is written; the next run works.
+ *
+ * @example
+ * await stage("s", ({ f }: { f: () => void }) => ({}), { cache: true }).run({ f: () => {} } as any); // throws UnrecordableValueError
+ */
+export class UnrecordableValueError extends MemopipeError {
+  constructor(
+    /** Where the value is, e.g. `inputs.options.callback`. */
+    readonly path: string,
+    /** What it is, e.g. `function`. */
+    readonly kind: string,
+    /** The stage, when known. */
+    readonly stage?: string,
+  ) {
+    super(`${stage ? `stage '${stage}': ` : ""}${path} is a ${kind}, which cannot be recorded in the cache; pass plain data (or turn cache off for this stage)`);
+  }
+}
+
+/** A cache entry failed verification (truncated or edited record, outputs whose digest changed). */
+export class CacheCorruptionError extends MemopipeError {}
