@@ -1,17 +1,87 @@
 #!/usr/bin/env node
 /**
- * The `memopipe` command line. Commands are added by the features that need them (cache,
- * fingerprints, reports); `--help` lists what this version has.
+ * The `memopipe` command line: `why` (what the last run did and why), `cache ls | stats | gc |
+ * clear`. Colours on a terminal, plain lines when piped (`util.styleText` honours NO_COLOR and
+ * non-TTY streams through `validateStream`).
  */
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { createRequire } from "node:module";
+import { styleText } from "node:util";
+import { DirectoryStore } from "./runtime/cache/store.js";
+import { formatWhy, lastRun } from "./runtime/why.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../package.json") as { version: string };
 
-const program = new Command()
-  .name("memopipe")
-  .description("Typed data pipelines: tools for memopipe projects")
-  .version(version);
+const tty = process.stdout.isTTY === true && !process.env.NO_COLOR;
+const paint = (style: Parameters<typeof styleText>[0], text: string) => (tty ? styleText(style, text) : text);
 
-program.parse();
+function bytes(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`not a size: ${text} (e.g. 500MB, 2GiB)`);
+  const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as "" | "k"]!;
+  return Math.round(Number(m[1]) * unit);
+}
+function duration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/i.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(`not a duration: ${text} (e.g. 30d, 12h)`);
+  return Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2]!.toLowerCase() as "s"];
+}
+const human = (n: number) => (n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1024 ** 2).toFixed(1)} MiB`);
+
+const program = new Command().name("memopipe").description("Typed data pipelines: tools for memopipe projects").version(version);
+const dirOption = ["--dir <dir>", "the cache directory", ".memopipe"] as const;
+
+program
+  .command("why")
+  .description("what the last run of cached stages did: hits, re-runs and why")
+  .argument("[stage]", "only this stage")
+  .option(...dirOption)
+  .action(async (stage: string | undefined, opts: { dir: string }) => {
+    for (const line of formatWhy(await lastRun(opts.dir, stage))) {
+      console.log(line.startsWith("hit") ? paint("green", line) : line.startsWith("re-ran") ? paint("yellow", line) : line);
+    }
+  });
+
+const cache = program.command("cache").description("inspect and trim the stage cache");
+cache
+  .command("ls")
+  .description("list the entries")
+  .option(...dirOption)
+  .action(async (opts: { dir: string }) => {
+    for (const e of await new DirectoryStore(opts.dir).list()) {
+      console.log(`${e.stage}\t${e.key.slice(0, 12)}\t${e.createdAt}\t${human(e.outputs.size)}\t${e.outputs.codec}`);
+    }
+  });
+cache
+  .command("stats")
+  .description("entries and bytes, per stage")
+  .option(...dirOption)
+  .action(async (opts: { dir: string }) => {
+    const s = await new DirectoryStore(opts.dir).stats();
+    console.log(`${s.entries} entries, ${human(s.bytes)}`);
+    for (const [stage, v] of Object.entries(s.stages)) console.log(`  ${stage}: ${v.entries} entries, ${human(v.bytes)}`);
+  });
+cache
+  .command("gc")
+  .description("remove the oldest entries beyond a size, or older than an age")
+  .option(...dirOption)
+  .option("--max-size <size>", "keep at most this many bytes (e.g. 500MB)", bytes)
+  .option("--max-age <age>", "remove entries older than this (e.g. 30d)", duration)
+  .action(async (opts: { dir: string; maxSize?: number; maxAge?: number }) => {
+    const r = await new DirectoryStore(opts.dir).gc({
+      ...(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {}),
+      ...(opts.maxAge !== undefined ? { maxAgeMs: opts.maxAge } : {}),
+    });
+    console.log(`removed ${r.removed} entries, freed ${human(r.freedBytes)}`);
+  });
+cache
+  .command("clear")
+  .description("remove every entry")
+  .option(...dirOption)
+  .action(async (opts: { dir: string }) => {
+    await new DirectoryStore(opts.dir).clear();
+    console.log("cache cleared");
+  });
+
+await program.parseAsync();

@@ -24,3 +24,8 @@ export type { PipeTypeError, Show } from "./types/type-error.js";
 export type { AsyncMode } from "./types/async.js";
 export type { Flatten } from "./types/tuple.js";
 export type { BuiltPipeline, InferInput } from "./types/builder-state.js";
+export { stage, file, StageOutputError } from "./dsl/stage.js";
+export { dag, StageRunError, type Dag } from "./dsl/dag.js";
+export { FileRef, ResolvedFile } from "./runtime/cache/types.js";
+export { UnrecordableValueError, CacheCorruptionError } from "./runtime/errors.js";
+export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage.js";

@@ -67,6 +67,12 @@ export interface EntryRecord {
   };
   /** Files named by the outputs, with their digests, verified on a hit (a deleted or edited output file is a miss). */
   readonly outputFiles?: readonly { readonly path: string; readonly sha256: string; readonly size: number }[];
+  /**
+   * SHA-256 hex of this record without this field, as `JSON.stringify(record, null, 2)`: the
+   * directory store writes it last and checks it on every read, so an edited record (a changed
+   * manifest, size or digest) reads as `corrupt`. Optional in the type: other stores may not use it.
+   */
+  readonly checksum?: string;
 }
 
 /** What the stage runner gives the store to publish. */

@@ -1,0 +1,139 @@
+import type { FromArg, PredsOf, TerminalOutputs, ToArg } from "../types/dag.js";
+import type { AnyStage, InOf, NameOf } from "../types/stage.js";
+import type { PipeTypeError } from "../types/type-error.js";
+import { MemopipeError } from "../runtime/errors.js";
+import { runStage, specOf } from "./stage.js";
+
+/**
+ * A stage of a DAG failed. `stage` names it; the original error is `cause`.
+ *
+ * @example
+ * try { await g.run(inputs); } catch (e) { if (e instanceof StageRunError) console.error(e.stage, e.cause); }
+ */
+export class StageRunError extends MemopipeError {
+  constructor(
+    readonly stage: string,
+    cause: unknown,
+  ) {
+    super(`stage '${stage}' failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A DAG being defined. See types/dag.ts for what each type parameter holds. */
+export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends string, Succ extends string> {
+  /**
+   * The first stage: it takes the DAG's inputs (which later stages may read too).
+   *
+   * @example
+   * dag().start(load).edge(load, clean)
+   */
+  start: Order extends readonly []
+    ? <S extends AnyStage>(first: S) => Dag<InOf<S>, [S], NameOf<S>, never>
+    : PipeTypeError<"this DAG has its start stage already">;
+
+  /**
+   * Adds `to` with its predecessors `from` (one stage, or a list for a fan-in: `to` receives their
+   * outputs merged, the right-most winning on a clash, over the DAG's inputs). Fails to compile,
+   * naming the stage and the key, when `to` needs an input that neither its predecessors nor the
+   * DAG's inputs provide, or when a predecessor is not in the DAG yet.
+   *
+   * @example
+   * dag().start(s0).edge(s0, s1).edge(s0, s2).edge([s1, s2], s3)
+   */
+  edge<const F extends AnyStage | readonly AnyStage[], T extends AnyStage>(
+    from: FromArg<F, Named>,
+    to: ToArg<T, F, DagIn, Named>,
+  ): Dag<DagIn, [...Order, T], Named | NameOf<T>, Succ | NameOf<PredsOf<F>[number]>>;
+
+  /**
+   * Runs the DAG: every stage once, as soon as its predecessors are done (independent branches
+   * concurrently). Resolves to the outputs of the terminal stages (those without successors),
+   * merged in the order they were added.
+   */
+  run(inputs: DagIn): Promise<TerminalOutputs<Order, Succ>>;
+}
+
+interface Node {
+  readonly stage: AnyStage;
+  readonly preds: readonly AnyStage[];
+}
+
+class DagImpl {
+  constructor(private readonly nodes: readonly Node[]) {}
+
+  start(first: unknown): DagImpl {
+    if (this.nodes.length > 0) throw new MemopipeError("this DAG has its start stage already");
+    specOf(first);
+    return new DagImpl([{ stage: first as AnyStage, preds: [] }]);
+  }
+
+  edge(from: unknown, to: unknown): DagImpl {
+    if (this.nodes.length === 0) throw new MemopipeError("call .start(stage) before .edge(...)");
+    const preds = (Array.isArray(from) ? from : [from]) as AnyStage[];
+    if (preds.length === 0) throw new MemopipeError(".edge(from, to): from names no stage");
+    for (const p of preds) {
+      if (!this.nodes.some((n) => n.stage === p)) {
+        throw new MemopipeError(`stage '${specOf(p).name}' is not in this DAG yet: add it with .start(…) or as the target of an earlier .edge(…, stage)`);
+      }
+    }
+    const target = to as AnyStage;
+    specOf(target);
+    if (this.nodes.some((n) => n.stage === target)) {
+      throw new MemopipeError(`stage '${specOf(target).name}' is in this DAG already: give a stage all its predecessors in one .edge([a, b], stage)`);
+    }
+    return new DagImpl([...this.nodes, { stage: target, preds }]);
+  }
+
+  /**
+   * Each stage's run is a promise that first awaits its predecessors' promises, so the stages run
+   * in dependency order and independent branches overlap (memori ran them in list order). A stage
+   * receives only the inputs its function reads when its source shows them (`inputNames`), so an
+   * unrelated DAG input does not change its cache key.
+   */
+  async run(inputs: unknown): Promise<Record<string, unknown>> {
+    if (this.nodes.length === 0) throw new MemopipeError("this DAG has no stage: call .start(stage)");
+    const dagInputs = { ...(inputs as Record<string, unknown>) };
+    const results = new Map<AnyStage, Promise<Record<string, unknown>>>();
+    for (const node of this.nodes) {
+      const predResults = node.preds.map((p) => results.get(p)!);
+      results.set(
+        node.stage,
+        Promise.all(predResults).then(async (outs) => {
+          const available = Object.assign({}, dagInputs, ...outs) as Record<string, unknown>;
+          const spec = specOf(node.stage);
+          const given = spec.inputNames ? pick(available, spec.inputNames) : available;
+          try {
+            return await runStage(spec, given);
+          } catch (error) {
+            throw error instanceof StageRunError ? error : new StageRunError(spec.name, error);
+          }
+        }),
+      );
+    }
+    // no unhandled rejections: every stage promise is awaited here, the first failure is reported
+    const all = await Promise.allSettled(results.values());
+    const failed = all.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
+    const hasSucc = new Set(this.nodes.flatMap((n) => n.preds));
+    const terminal = this.nodes.filter((n) => !hasSucc.has(n.stage));
+    const outs = await Promise.all(terminal.map((n) => results.get(n.stage)!));
+    return Object.assign({}, ...outs) as Record<string, unknown>;
+  }
+}
+
+function pick(from: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of names) if (n in from) out[n] = from[n];
+  return out;
+}
+
+/**
+ * Starts a DAG of stages (memori's `Pipeline`, with fan-in and concurrency).
+ *
+ * @example
+ * const g = dag().start(s0).edge(s0, s1).edge(s0, s2).edge([s1, s2], s3);
+ * const out = await g.run({ subject: "sub-01" });
+ */
+export function dag(): Dag<never, [], never, never> {
+  return new DagImpl([]) as never;
+}

@@ -1,0 +1,153 @@
+import type { Stage, StageInput, StageOptionsArg, StageOutput, StageResultCheck } from "../types/stage.js";
+import { FileRef } from "../runtime/cache/types.js";
+import { MemopipeError } from "../runtime/errors.js";
+import { runCached, type CacheSettings } from "../runtime/stage-cache.js";
+
+/**
+ * A stage returned something other than its named outputs (plain JavaScript callers; the types
+ * refuse it at compile time).
+ *
+ * @example
+ * await stage("s", (() => 42) as any).run({}); // throws StageOutputError
+ */
+export class StageOutputError extends MemopipeError {}
+
+/** What the runtime knows of a stage. */
+export interface StageSpec {
+  readonly name: string;
+  readonly fn: (inputs: Record<string, unknown>) => unknown;
+  readonly fixed: Readonly<Record<string, unknown>>;
+  readonly outputs: readonly string[] | undefined;
+  readonly cache: CacheSettings | undefined;
+  /** The input names the function destructures, when its source shows them (see `inputNames`). */
+  readonly inputNames: readonly string[] | undefined;
+}
+
+const SPEC: unique symbol = Symbol("memopipe.stage");
+
+/** The runtime description of a stage made by `stage()`. */
+export function specOf(s: unknown): StageSpec {
+  const spec = (s as { [SPEC]?: StageSpec } | undefined)?.[SPEC];
+  if (!spec) throw new MemopipeError(`expected a stage made by stage(name, fn), got ${typeof s}`);
+  return spec;
+}
+
+/**
+ * Makes a stage: a named function of named inputs, optionally memoized on disk.
+ *
+ * - `fn` takes one object of named inputs and returns an object of named outputs (or a tuple
+ *   named by `outputs: [...] as const`).
+ * - `fixed` binds inputs now: they leave the stage's input type and every run uses them.
+ * - `cache: true` (or `{ dir }`) memoizes: a run with the same inputs, the same file contents and
+ *   the same code returns the recorded outputs; the reason of every re-run is recorded
+ *   (`memopipe why`).
+ *
+ * @example
+ * const register = stage(
+ *   "register",
+ *   ({ img, ref }: { img: FileRef; ref: string }) => ({ affine: [1, 0, 0, 1], out: `${img.path}.${ref}` }),
+ *   { cache: true, fixed: { ref: "mni152" } },
+ * );
+ * const { affine, out } = await register.run({ img: file("sub-01.nii") });
+ */
+export function stage<
+  const Name extends string,
+  In extends object,
+  R,
+  const Fixed extends object = {},
+  const Names extends readonly string[] | undefined = undefined,
+  const Cache extends boolean | { readonly dir?: string } | undefined = undefined,
+>(
+  name: Name,
+  fn: ((inputs: In) => R) & StageResultCheck<Awaited<R>, Names>,
+  options?: StageOptionsArg<Name, In, StageOutput<Awaited<R>, Names>, Cache, Fixed, Names>,
+): Stage<Name, StageInput<In, Fixed>, StageOutput<Awaited<R>, Names>> {
+  if (typeof name !== "string" || name.length === 0) throw new MemopipeError("stage(name, fn): the name must be a non-empty string");
+  if (typeof fn !== "function") throw new MemopipeError(`stage '${name}': fn must be a function, got ${typeof fn}`);
+  const opts = (options ?? {}) as {
+    cache?: boolean | { dir?: string };
+    fixed?: Record<string, unknown>;
+    outputs?: readonly string[];
+    hashStringPaths?: boolean;
+  };
+  const spec: StageSpec = {
+    name,
+    fn: fn as unknown as StageSpec["fn"],
+    fixed: Object.freeze({ ...(opts.fixed ?? {}) }),
+    outputs: opts.outputs ? [...opts.outputs] : undefined,
+    cache: opts.cache
+      ? { dir: typeof opts.cache === "object" && opts.cache.dir ? opts.cache.dir : ".memopipe", hashStringPaths: opts.hashStringPaths ?? true }
+      : undefined,
+    inputNames: inputNames(fn),
+  };
+  const run = (inputs: unknown) => runStage(spec, inputs);
+  Object.defineProperty(run, "name", { value: name });
+  Object.defineProperty(run, "stageName", { value: name, enumerable: true });
+  Object.defineProperty(run, "run", { value: run });
+  Object.defineProperty(run, SPEC, { value: spec });
+  return run as never;
+}
+
+/**
+ * Runs a stage once. The inputs are copied (never kept between runs: memori accumulated them), the
+ * fixed inputs are applied last, and the result is checked and named.
+ */
+export async function runStage(spec: StageSpec, inputs: unknown): Promise<Record<string, unknown>> {
+  if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) {
+    throw new MemopipeError(`stage '${spec.name}' takes one object of named inputs, got ${Array.isArray(inputs) ? "an array" : typeof inputs}`);
+  }
+  const merged: Record<string, unknown> = { ...(inputs as Record<string, unknown>), ...spec.fixed };
+  const call = async (args: Record<string, unknown>) => nameOutputs(spec, await spec.fn({ ...args }));
+  if (!spec.cache) return call(merged);
+  return runCached(spec.name, spec.fn, merged, spec.cache, call);
+}
+
+function nameOutputs(spec: StageSpec, result: unknown): Record<string, unknown> {
+  if (spec.outputs) {
+    if (!Array.isArray(result) || result.length !== spec.outputs.length) {
+      throw new StageOutputError(
+        `stage '${spec.name}' names ${spec.outputs.length} outputs (${spec.outputs.join(", ")}) but returned ${
+          Array.isArray(result) ? `${result.length} values` : typeof result
+        }`,
+      );
+    }
+    return Object.fromEntries(spec.outputs.map((n, i) => [n, result[i]]));
+  }
+  if (result === null || typeof result !== "object" || Array.isArray(result)) {
+    throw new StageOutputError(
+      `stage '${spec.name}' must return an object of named outputs, got ${Array.isArray(result) ? "an array (name its elements with outputs: [...])" : result === null ? "null" : typeof result}`,
+    );
+  }
+  return { ...(result as Record<string, unknown>) };
+}
+
+/**
+ * The input names a stage function destructures, read from its source: `({ img, ref }) => …`,
+ * `async function f({ a, b: renamed = 1 }) {…}`. Used by `dag()` to give a stage only the inputs
+ * it reads (so an unrelated DAG input does not change its cache key). `undefined` when the source
+ * does not show a destructured first parameter: the stage then receives everything available.
+ */
+export function inputNames(fn: Function): string[] | undefined {
+  const source = Function.prototype.toString.call(fn);
+  const m = /^(?:async\s*)?(?:function\b[^(]*)?\(\s*\{([^{}]*)\}/.exec(source);
+  if (!m) return undefined;
+  const names: string[] = [];
+  for (const part of m[1]!.split(",")) {
+    const name = /^\s*(?:\.\.\.)?\s*([A-Za-z_$][\w$]*)/.exec(part)?.[1];
+    if (part.trim().startsWith("...")) return undefined; // a rest element reads everything
+    if (name) names.push(name);
+  }
+  return names;
+}
+
+/**
+ * Names a file input: its *contents* (not only its path) are part of a cached stage's key, and a
+ * change of contents re-runs the stage.
+ *
+ * @example
+ * await register.run({ img: file("data/sub-01.nii") });
+ */
+export function file(path: string): FileRef {
+  if (typeof path !== "string" || path.length === 0) throw new MemopipeError("file(path): the path must be a non-empty string");
+  return new FileRef(path);
+}

@@ -1,0 +1,223 @@
+import { appendFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import { cacheKey, digest } from "./cache/canonical.js";
+import { FileDigests, resolveFiles } from "./cache/file-digest.js";
+import { DirectoryStore } from "./cache/store.js";
+import { ResolvedFile, type CodeRecord, type EntryRecord, type InputRecord } from "./cache/types.js";
+import { UnrecordableValueError } from "./errors.js";
+
+/** A cached stage's settings. */
+export interface CacheSettings {
+  /** The cache directory (default `.memopipe` under the working directory). */
+  readonly dir: string;
+  /** Hash string inputs that name an existing file by content (memori's behaviour). */
+  readonly hashStringPaths: boolean;
+}
+
+/** What happened to one stage run: a hit, or a re-run and why. Appended to `<dir>/events.jsonl`. */
+export interface StageEvent {
+  readonly run: string;
+  readonly time: string;
+  readonly stage: string;
+  readonly key: string;
+  readonly status: "hit" | "ran" | "ran-uncached";
+  /** Why it ran: "no record", "input `ref` changed", "file `sub-01.nii` changed", "code changed"… */
+  readonly reasons: readonly string[];
+  readonly seconds: number;
+}
+
+/** This process's run id: `memopipe why` reports the events of the latest run. */
+const RUN_ID = `${new Date().toISOString()}#${process.pid}`;
+
+interface CacheContext {
+  readonly store: DirectoryStore;
+  readonly digests: FileDigests;
+  readonly dir: string;
+}
+const contexts = new Map<string, CacheContext>();
+/** Runs under way in this process, by cache key: a second caller awaits the first. */
+const inFlight = new Map<string, Promise<Record<string, unknown>>>();
+
+function context(dir: string): CacheContext {
+  const abs = path.resolve(dir);
+  let ctx = contexts.get(abs);
+  if (!ctx) {
+    ctx = { store: new DirectoryStore(abs), digests: new FileDigests(path.join(abs, "stat-cache.json")), dir: abs };
+    contexts.set(abs, ctx);
+  }
+  return ctx;
+}
+
+let warnedFallback = false;
+/**
+ * The code fingerprint. Until `memopipe fingerprint` generates one (it covers the helpers a stage
+ * calls), the function's own source is hashed, with comments and formatting removed, and a
+ * warning says once that helpers are not covered.
+ */
+export function codeFingerprint(name: string, fn: Function): CodeRecord {
+  if (!warnedFallback) {
+    warnedFallback = true;
+    process.emitWarning(
+      `stage '${name}': code fingerprints fall back to each stage function's own source; changes in the helpers it calls are not detected`,
+      { code: "MEMOPIPE_FINGERPRINT_FALLBACK" },
+    );
+  }
+  const normalized = Function.prototype.toString
+    .call(fn)
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/(^|[^:"'`])\/\/[^\n]*/g, "$1")
+    .replace(/\s+/g, " ")
+    .trim();
+  return { fingerprint: createHash("sha256").update(normalized).digest("hex"), source: "function-source" };
+}
+
+/**
+ * Runs a cached stage: resolve file inputs to content digests, build the key, return the recorded
+ * outputs on a verified hit, otherwise run, explain why, and publish the entry, unless an input
+ * file changed while the stage ran (then the result is returned but not recorded).
+ */
+export async function runCached(
+  name: string,
+  fn: Function,
+  inputs: Record<string, unknown>,
+  settings: CacheSettings,
+  call: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const ctx = context(settings.dir);
+  const started = Date.now();
+  const manifest = await inputManifest(name, inputs, ctx, settings);
+  const code = codeFingerprint(name, fn);
+  const key = cacheKey({ stage: name, code: code.fingerprint, inputs: digestsOf(manifest) });
+  const flight = inFlight.get(key);
+  if (flight) return structuredCopy(await flight);
+  const work = (async () => {
+    const read = await ctx.store.get(name, key);
+    if (read.status === "hit") {
+      const damaged = await changedOutputFiles(read.record, ctx.digests);
+      if (damaged.length === 0) {
+        await record(ctx, { stage: name, key, status: "hit", reasons: [], started });
+        return read.outputs as Record<string, unknown>;
+      }
+      return runAndRecord([...damaged]);
+    }
+    const reasons = read.status === "corrupt" ? [`the record was damaged (${read.reason}); recomputed`] : await explain(ctx, name, manifest, code);
+    return runAndRecord(reasons);
+  })();
+
+  async function runAndRecord(reasons: string[]): Promise<Record<string, unknown>> {
+    const outputs = await call(inputs);
+    const after = await inputManifest(name, inputs, ctx, settings);
+    if (JSON.stringify(digestsOf(after)) !== JSON.stringify(digestsOf(manifest))) {
+      await record(ctx, { stage: name, key, status: "ran-uncached", reasons: [...reasons, "an input file changed while the stage ran: not recorded"], started });
+      return outputs;
+    }
+    const resolved = await resolveFiles(outputs, ctx.digests, { hashStringPaths: settings.hashStringPaths });
+    await ctx.store.put(name, key, { inputs: manifest, code, outputs, outputFiles: resolved.files.map(fileInfo) });
+    await ctx.digests.save();
+    await record(ctx, { stage: name, key, status: "ran", reasons, started });
+    return outputs;
+  }
+
+  inFlight.set(key, work);
+  try {
+    return await work;
+  } finally {
+    inFlight.delete(key);
+  }
+}
+
+async function inputManifest(
+  stage: string,
+  inputs: Record<string, unknown>,
+  ctx: CacheContext,
+  settings: CacheSettings,
+): Promise<Record<string, InputRecord>> {
+  const manifest: Record<string, InputRecord> = {};
+  for (const name of Object.keys(inputs).sort()) {
+    const { value, files } = await resolveFiles(inputs[name], ctx.digests, { hashStringPaths: settings.hashStringPaths });
+    let d: string;
+    try {
+      d = digest(value, `inputs.${name}`);
+    } catch (error) {
+      if (error instanceof UnrecordableValueError) throw new UnrecordableValueError(error.path, error.kind, stage);
+      throw error;
+    }
+    manifest[name] = {
+      digest: d,
+      ...(files.length > 0 ? { files: files.map(fileInfo) } : {}),
+      ...(isSmallJson(inputs[name]) ? { value: inputs[name] } : {}),
+    };
+  }
+  return manifest;
+}
+
+function digestsOf(manifest: Record<string, InputRecord>): Record<string, string> {
+  return Object.fromEntries(Object.entries(manifest).map(([k, v]) => [k, v.digest]));
+}
+
+function fileInfo(f: ResolvedFile) {
+  return { path: f.path, sha256: f.sha256, size: f.size };
+}
+
+function isSmallJson(value: unknown): boolean {
+  if (value === null || typeof value === "boolean" || typeof value === "string") return typeof value !== "string" || value.length <= 200;
+  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
+  return false;
+}
+
+async function changedOutputFiles(record: EntryRecord, digests: FileDigests): Promise<string[]> {
+  const changed: string[] = [];
+  for (const f of record.outputFiles ?? []) {
+    if (!(await digests.verify(new ResolvedFile(f.path, f.sha256, f.size)))) {
+      changed.push(`output file \`${f.path}\` changed or is missing`);
+    }
+  }
+  return changed;
+}
+
+/** Compares a miss with the stage's latest entry and says what changed. */
+async function explain(ctx: CacheContext, stage: string, manifest: Record<string, InputRecord>, code: CodeRecord): Promise<string[]> {
+  const latest = await ctx.store.latest(stage);
+  if (!latest) return ["no record"];
+  const reasons: string[] = [];
+  if (latest.code.fingerprint !== code.fingerprint) {
+    const parts = Object.keys({ ...latest.code.parts, ...code.parts }).filter((p) => latest.code.parts?.[p] !== code.parts?.[p]);
+    reasons.push(parts.length > 0 ? parts.map((p) => `${p} changed`).join(", ") : "code changed");
+  }
+  for (const name of new Set([...Object.keys(latest.inputs), ...Object.keys(manifest)])) {
+    const before = latest.inputs[name];
+    const now = manifest[name];
+    if (!before) reasons.push(`input \`${name}\` added`);
+    else if (!now) reasons.push(`input \`${name}\` removed`);
+    else if (before.digest !== now.digest) {
+      const beforeFiles = new Map((before.files ?? []).map((f) => [f.path, f.sha256]));
+      const changedFiles = (now.files ?? []).filter((f) => beforeFiles.has(f.path) && beforeFiles.get(f.path) !== f.sha256);
+      reasons.push(...(changedFiles.length > 0 ? changedFiles.map((f) => `file \`${f.path}\` changed`) : [`input \`${name}\` changed`]));
+    }
+  }
+  return reasons.length > 0 ? reasons : ["no record for these inputs"];
+}
+
+async function record(
+  ctx: CacheContext,
+  e: { stage: string; key: string; status: StageEvent["status"]; reasons: string[]; started: number },
+): Promise<void> {
+  const event: StageEvent = {
+    run: RUN_ID,
+    time: new Date().toISOString(),
+    stage: e.stage,
+    key: e.key,
+    status: e.status,
+    reasons: e.reasons,
+    seconds: (Date.now() - e.started) / 1000,
+  };
+  await mkdir(ctx.dir, { recursive: true });
+  // one appendFile per line (O_APPEND): concurrent writers never interleave within a line
+  await appendFile(path.join(ctx.dir, "events.jsonl"), `${JSON.stringify(event)}\n`);
+}
+
+/** A copy for a second caller of an in-flight run, so callers never share (and mutate) one object. */
+function structuredCopy<T>(value: T): T {
+  return structuredClone(value);
+}
