@@ -1,0 +1,89 @@
+/**
+ * Stages and DAGs: valid uses with exact types, and the misuses SPEC lists, each reported on the
+ * offending argument with the stage and the key named.
+ */
+import { stage, dag, file, pipe, type FileRef, type Stage } from "memopipe";
+import { assertEqual, type Equal } from "./equal.js";
+
+// fixed inputs leave the input type; outputs are named
+const register = stage(
+  "register",
+  ({ img, ref }: { img: FileRef; ref: string }) => ({ affine: [1, 0, 0, 1] as number[], out: `${img.path}.${ref}` }),
+  { cache: true, fixed: { ref: "mni152" } },
+);
+assertEqual<Equal<typeof register, Stage<"register", { img: FileRef }, { affine: number[]; out: string }>>>();
+const registered = register.run({ img: file("sub-01.nii") });
+assertEqual<Equal<typeof registered, Promise<{ affine: number[]; out: string }>>>();
+
+// a tuple result named by outputs (memori's stage_outputs); async stages
+const split = stage("split", async ({ s }: { s: string }) => [s.length, s.toUpperCase()] as const, { outputs: ["n", "upper"] as const });
+assertEqual<Equal<Awaited<ReturnType<typeof split.run>>, { readonly n: number; readonly upper: string }>>();
+
+// a DAG with fan-in: s3 reads s1's and s2's outputs and a DAG input
+const s0 = stage("s0", ({ subject }: { subject: string }) => ({ raw: subject.length }));
+const s1 = stage("s1", ({ raw }: { raw: number }) => ({ a: raw * 2 }));
+const s2 = stage("s2", async ({ raw }: { raw: number }) => ({ b: `${raw}` }));
+const s3 = stage("s3", ({ a, b, subject }: { a: number; b: string; subject: string }) => ({ report: `${subject}:${a}:${b}` }));
+const g = dag().start(s0).edge(s0, s1).edge(s0, s2).edge([s1, s2], s3);
+const out = g.run({ subject: "sub-01" });
+assertEqual<Equal<typeof out, Promise<{ report: string }>>>();
+
+// several terminal stages: merged in order, right-most wins on a clash
+const t1 = stage("t1", ({ raw }: { raw: number }) => ({ left: raw, clash: "t1" }));
+const t2 = stage("t2", ({ raw }: { raw: number }) => ({ right: `${raw}`, clash: 2 }));
+const both = dag().start(s0).edge(s0, t1).edge(s0, t2).run({ subject: "x" });
+assertEqual<Equal<typeof both, Promise<{ left: number; right: string; clash: number }>>>();
+
+// a stage is a pipe step
+const asStep = pipe<{ raw: number }>().step(s1).step((o) => o.a).build();
+assertEqual<Equal<typeof asStep, (input: { raw: number }) => Promise<number>>>();
+
+// --- misuses ---------------------------------------------------------------------------------------
+dag()
+  .start(s0)
+  // @ts-expect-error stage 's3' needs input 'a', which neither its predecessors ('s0') nor the DAG's inputs provide
+  .edge(s0, s3);
+
+const s5 = stage("s5", ({ raw }: { raw: string }) => ({ z: raw }));
+dag()
+  .start(s0)
+  // @ts-expect-error stage 's5' needs input 'raw' as string, but it arrives as number
+  .edge(s0, s5);
+
+dag()
+  .start(s0)
+  // @ts-expect-error stage 's1' is not in this DAG yet: add it with .start(…) or as the target of an earlier .edge(…, stage)
+  .edge(s1, s3);
+
+dag()
+  .start(s0)
+  .edge(s0, s1)
+  // @ts-expect-error stage 's1' is in this DAG already: give a stage all its predecessors in one .edge([a, b], stage)
+  .edge(s0, s1);
+
+// run without an input the stage needs
+// @ts-expect-error Property 'img' is missing
+register.run({});
+
+// a cached stage whose input cannot be recorded: the error is on `cache: true`, naming stage and value
+stage("callbacks", ({ onDone }: { onDone: () => void }) => ({ ok: true }), {
+  // @ts-expect-error stage 'callbacks' cannot be cached: inputs.onDone cannot be recorded (a function, a symbol or a Promise)
+  cache: true,
+});
+
+// ... or an output
+stage("handles", ({ n }: { n: number }) => ({ close: () => n }), {
+  // @ts-expect-error stage 'handles' cannot be cached: outputs.close cannot be recorded
+  cache: true,
+});
+
+// the same stage uncached is fine
+stage("uncached", ({ onDone }: { onDone: () => void }) => ({ ok: true }), { cache: false });
+
+// a stage returns an object of named outputs
+// @ts-expect-error a stage returns an object of named outputs, but this one returns number
+stage("answer", ({ x }: { x: number }) => x + 1);
+
+// outputs names the elements of a tuple: the counts must agree
+// @ts-expect-error the stage returns 2 values but outputs names 3
+stage("pair", ({ x }: { x: number }) => [x, x] as const, { outputs: ["a", "b", "c"] as const });
