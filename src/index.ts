@@ -29,3 +29,5 @@ export { dag, StageRunError, type Dag } from "./dsl/dag.js";
 export { FileRef, ResolvedFile } from "./runtime/cache/types.js";
 export { UnrecordableValueError, CacheCorruptionError } from "./runtime/errors.js";
 export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage.js";
+export { lastRun, formatWhy, type WhyReport } from "./runtime/why.js";
+export type { StageEvent } from "./runtime/stage-cache.js";

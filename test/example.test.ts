@@ -29,3 +29,37 @@ describe("examples/mnist-training", () => {
     expect((thrown as PipelineStepError).cause).toBeInstanceOf(TypeError);
   });
 });
+
+describe("examples/imaging-pipeline", () => {
+  it("runs cold, then all hits, then re-runs what the changed scan affects", async () => {
+    const { mkdtempSync, writeFileSync, utimesSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const path = await import("node:path");
+    const { file, lastRun } = await import("memopipe");
+    const { imagingPipeline } = await import("../examples/imaging/pipeline.js");
+    const work = mkdtempSync(path.join(tmpdir(), "memopipe-imaging-"));
+    const cacheDir = path.join(work, ".memopipe");
+    const scan = path.join(work, "scan.txt");
+    const write = (v: number) => {
+      writeFileSync(scan, Array.from({ length: 16 }, (_, i) => (v + i / 32).toFixed(3)).join(" "));
+      const past = new Date(Date.now() - 60_000);
+      utimesSync(scan, past, past);
+    };
+    const statuses = async (run: string) => {
+      process.env.MEMOPIPE_RUN_ID = run;
+      await imagingPipeline(cacheDir, work).run({ scan: file(scan), subject: "s" });
+      return Object.fromEntries((await lastRun(cacheDir)).events.map((e) => [e.stage, e.status]));
+    };
+    try {
+      write(0.4);
+      expect(await statuses("a")).toEqual({ load: "ran", denoise: "ran", mask: "ran", measure: "ran" });
+      expect(await statuses("b")).toEqual({ load: "hit", denoise: "hit", mask: "hit", measure: "hit" });
+      write(0.6);
+      expect(await statuses("c")).toEqual({ load: "ran", denoise: "ran", mask: "ran", measure: "ran" });
+      const reasons = (await lastRun(cacheDir, "load")).events[0]!.reasons;
+      expect(reasons).toEqual([`file \`${scan}\` changed`]);
+    } finally {
+      delete process.env.MEMOPIPE_RUN_ID;
+    }
+  });
+});

@@ -38,7 +38,7 @@ describe("cached stages", () => {
     expect(Object.is((second.at.get("k") as unknown[])[1], -0)).toBe(true);
     await s.run({ n: 4 });
     expect(calls).toBe(2);
-    expect(await why(dir)).toEqual(["re-ran   square: no record", "hit      square", "re-ran   square: input `n` changed"]);
+    expect(await why(dir)).toEqual(["ran      square: no record", "hit      square", "re-ran   square: input `n` changed"]);
   });
 
   it("treats values the way they are: 1 vs '1', -0 vs 0, undefined vs missing", async () => {

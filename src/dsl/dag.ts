@@ -1,5 +1,5 @@
 import type { FromArg, PredsOf, TerminalOutputs, ToArg } from "../types/dag.js";
-import type { AnyStage, InOf, NameOf } from "../types/stage.js";
+import type { AnyStage, InOf, NameOf, Simplify } from "../types/stage.js";
 import type { PipeTypeError } from "../types/type-error.js";
 import { MemopipeError } from "../runtime/errors.js";
 import { runStage, specOf } from "./stage.js";
@@ -28,7 +28,7 @@ export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends str
    * dag().start(load).edge(load, clean)
    */
   start: Order extends readonly []
-    ? <S extends AnyStage>(first: S) => Dag<InOf<S>, [S], NameOf<S>, never>
+    ? <S extends AnyStage>(first: S) => Dag<Simplify<DagIn & InOf<S>>, [S], NameOf<S>, never>
     : PipeTypeError<"this DAG has its start stage already">;
 
   /**
@@ -128,12 +128,14 @@ function pick(from: Record<string, unknown>, names: readonly string[]): Record<s
 }
 
 /**
- * Starts a DAG of stages (memori's `Pipeline`, with fan-in and concurrency).
+ * Starts a DAG of stages (memori's `Pipeline`, with fan-in and concurrency). The DAG's inputs are
+ * its start stage's inputs, plus any given as the type argument: inputs that later stages read but
+ * the start stage does not (`dag<{ subject: string }>()`).
  *
  * @example
  * const g = dag().start(s0).edge(s0, s1).edge(s0, s2).edge([s1, s2], s3);
  * const out = await g.run({ subject: "sub-01" });
  */
-export function dag(): Dag<never, [], never, never> {
+export function dag<Extra extends object = {}>(): Dag<Extra, [], never, never> {
   return new DagImpl([]) as never;
 }

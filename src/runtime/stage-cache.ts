@@ -27,7 +27,10 @@ export interface StageEvent {
   readonly seconds: number;
 }
 
-/** This process's run id: `memopipe why` reports the events of the latest run. */
+/**
+ * This process's run id: `memopipe why` reports the events of the latest run. A process that runs
+ * a pipeline several times can name each run with the `MEMOPIPE_RUN_ID` environment variable.
+ */
 const RUN_ID = `${new Date().toISOString()}#${process.pid}`;
 
 interface CacheContext {
@@ -204,7 +207,7 @@ async function record(
   e: { stage: string; key: string; status: StageEvent["status"]; reasons: string[]; started: number },
 ): Promise<void> {
   const event: StageEvent = {
-    run: RUN_ID,
+    run: process.env.MEMOPIPE_RUN_ID ?? RUN_ID,
     time: new Date().toISOString(),
     stage: e.stage,
     key: e.key,

@@ -47,7 +47,8 @@ export async function lastRun(dir: string, stage?: string): Promise<WhyReport> {
 export function formatWhy(report: WhyReport): string[] {
   if (!report.run) return ["no cached stage has run in this cache directory yet"];
   return report.events.map((e) => {
-    const what = e.status === "hit" ? "hit      " : e.status === "ran" ? "re-ran   " : "uncached ";
+    const what =
+      e.status === "hit" ? "hit      " : e.status === "ran-uncached" ? "uncached " : e.reasons[0] === "no record" ? "ran      " : "re-ran   ";
     const why = e.reasons.length > 0 ? `: ${e.reasons.join("; ")}` : "";
     return `${what}${e.stage}${why} (${e.seconds.toFixed(3)} s)`;
   });

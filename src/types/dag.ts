@@ -25,7 +25,13 @@ export type Available<DagIn, F> = Simplify<Omit<DagIn, keyof MergeOutputs<PredsO
 
 type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
 
-type PredNames<F> = PredsOf<F>[number] extends infer S ? `'${NameOf<S> & string}'` : never;
+/** `'s1', 's2'`: the predecessors' names, joined (a union would split the message in two). */
+type PredNames<F> = JoinNames<PredsOf<F>>;
+type JoinNames<Ss extends readonly unknown[]> = Ss extends readonly [infer H]
+  ? `'${NameOf<H> & string}'`
+  : Ss extends readonly [infer H, ...infer R]
+    ? `'${NameOf<H> & string}', ${JoinNames<R>}`
+    : "";
 
 /**
  * `never` when `to` can run on what the edge gives it, else the message: a required input no
