@@ -84,4 +84,28 @@ cache
     console.log("cache cleared");
   });
 
+program
+  .command("plot")
+  .description("chart a sweep's JSON-lines records as SVG (or HTML), rendered without a browser")
+  .argument("<records>", "a JSON-lines file, e.g. what memfile wrote")
+  .requiredOption("--x <field>", "field on the x axis")
+  .requiredOption("--y <field>", "field on the y axis")
+  .option("--color <field>", "field that colours the marks (one line per value)")
+  .option("--mark <mark>", "line, point or bar", "line")
+  .option("--title <title>", "chart title")
+  .option("--out <file>", "output file (.svg or .html); default: the records file with .svg")
+  .action(async (records: string, opts: { x: string; y: string; color?: string; mark: string; title?: string; out?: string }) => {
+    if (!["line", "point", "bar"].includes(opts.mark)) throw new InvalidArgumentError(`--mark must be line, point or bar, got ${opts.mark}`);
+    const { plotFile } = await import("./runtime/plot.js");
+    const out = opts.out ?? records.replace(/\.jsonl?$/, "") + ".svg";
+    const n = await plotFile(records, out, {
+      x: opts.x,
+      y: opts.y,
+      mark: opts.mark as "line",
+      ...(opts.color ? { color: opts.color } : {}),
+      ...(opts.title ? { title: opts.title } : {}),
+    });
+    console.log(`${paint("green", "wrote")} ${out} (${n} records)`);
+  });
+
 await program.parseAsync();

@@ -31,3 +31,4 @@ export { UnrecordableValueError, CacheCorruptionError } from "./runtime/errors.j
 export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage.js";
 export { lastRun, formatWhy, type WhyReport } from "./runtime/why.js";
 export type { StageEvent } from "./runtime/stage-cache.js";
+export { renderSvg, chartSpec, readRecords, plotFile, type ChartOptions } from "./runtime/plot.js";
