@@ -7,6 +7,7 @@
  * nanoseconds: ctime matters because tools that restore mtimes (`tar`, `cp -p`, `utimes`) cannot
  * restore ctime (Bazel had a false hit without it: bazel#14723).
  */
+import { statSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
 import type { BigIntStats } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
@@ -334,11 +335,15 @@ export async function resolveFiles(
 
   const resolved = new Map<string, ResolvedFile>();
   const resolveString = async (p: string): Promise<void> => {
+    // statSync with throwIfNoEntry: false: most strings are not file names, and building the
+    // ENOENT error of an async stat cost ~50 µs per string input on every cache hit.
+    let isFile = false;
     try {
-      if (!(await stat(p)).isFile()) return;
+      isFile = statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
     } catch {
-      return; // not a file name: stays a string
+      // ENOTDIR, ENAMETOOLONG, EACCES…: not a readable file name
     }
+    if (!isFile) return; // stays a string
     resolved.set(p, await digests.digest(p));
   };
   const tasks: (() => Promise<void>)[] = [
