@@ -2,8 +2,10 @@ import { defineConfig } from "tsup";
 
 export default defineConfig([
   {
-    entry: { index: "src/index.ts" },
+    // runner-worker: the generic piscina worker script of the threads Runner (src/runtime/runner)
+    entry: { index: "src/index.ts", "runner-worker": "src/runtime/runner/worker.ts" },
     format: ["esm", "cjs"],
+    shims: true,
     dts: true,
     tsconfig: "tsconfig.build.json",
     target: "node20",

@@ -1,13 +1,30 @@
 /**
  * `npm run bench`: every benchmark, each printing ratios against a baseline measured in the same
- * run, then a summary. Figures go to bench/.out/*.json; the README quotes the latest.
+ * run, then where its figures were written. The README quotes the latest figures.
+ *
+ *   npm run bench              all of them (~4 minutes on 2 cores; needs python3-joblib for the
+ *                              cache comparison: apt-get install python3-joblib)
+ *   npm run bench -- runtime   only the named ones (runtime, types, cache, fingerprint, loggers, runner)
  */
-import { main as runtime } from "./runtime.js";
-import { main as typeCost } from "./type-cost.js";
+const suites: Record<string, { title: string; run: () => Promise<unknown> | unknown }> = {
+  runtime: { title: "run time: a built pipeline vs hand-written code, remeda and Effect", run: async () => (await import("./runtime.js")).main() },
+  types: { title: "compile time: the pipe() builder types on TypeScript 6 and 7", run: async () => (await import("./type-cost.js")).main() },
+  cache: { title: "cache: hits and misses vs joblib, hashing vs sha256sum", run: async () => (await import("./cache.js")).main() },
+  fingerprint: { title: "memopipe fingerprint on a 500-stage project vs tsc", run: async () => (await import("./fingerprint.js")).main() },
+  loggers: { title: "loggers: per-record overhead vs a bare call", run: async () => (await import("./loggers.js")).main() },
+  runner: { title: "Runner: threads vs in-process on CPU-bound points", run: async () => (await import("./runner.js")).main() },
+};
 
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const unknown = wanted.filter((w) => !(w in suites));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(", ")}; known: ${Object.keys(suites).join(", ")}`);
+  process.exit(2);
+}
 const started = Date.now();
-console.log("== run time: a built pipeline vs hand-written code, remeda and Effect ==");
-await runtime();
-console.log("\n== compile time: the pipe() builder types on TypeScript 6 and 7 ==");
-await typeCost();
-console.log(`\nbenchmarks done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+for (const [name, suite] of Object.entries(suites)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`\n== ${suite.title} ==`);
+  await suite.run();
+}
+console.log(`\nbenchmarks done in ${((Date.now() - started) / 1000).toFixed(0)} s; figures in bench/.out/*.json`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `memopipe` command line: `why` (what the last run did and why), `cache ls | stats | gc |
- * clear`. Colours on a terminal, plain lines when piped (`util.styleText` honours NO_COLOR and
- * non-TTY streams through `validateStream`).
+ * The `memopipe` command line: `fingerprint [--check]` (code fingerprints), `why` (what the last
+ * run did and why), `cache ls | stats | gc | clear`. Colours on a terminal, plain lines when piped
+ * (`util.styleText` honours NO_COLOR and non-TTY streams through `validateStream`).
  */
 import { Command, InvalidArgumentError } from "commander";
 import { createRequire } from "node:module";
@@ -41,6 +41,40 @@ program
     for (const line of formatWhy(await lastRun(opts.dir, stage))) {
       console.log(line.startsWith("hit") ? paint("green", line) : line.startsWith("re-ran") ? paint("yellow", line) : line);
     }
+  });
+
+program
+  .command("fingerprint")
+  .description("hash every stage with the project code it uses (ts-morph) into memopipe.fingerprints.json")
+  .option("--check", "do not write: exit 1 when memopipe.fingerprints.json is missing or stale")
+  .option("--project <tsconfig>", "the project's tsconfig.json (or its directory)", "tsconfig.json")
+  .option("--out <file>", "where the fingerprints go (default: memopipe.fingerprints.json next to the tsconfig)")
+  .option("--no-reuse", "analyse even when no file changed since the last run")
+  .action(async (opts: { check?: boolean; project: string; out?: string; reuse: boolean }) => {
+    // loaded here only: ts-morph brings TypeScript, which the other commands (and the library) never need
+    const { fingerprintProject, checkFingerprints } = await import("./codegen/index.js");
+    const options = { project: opts.project, reuse: opts.reuse, ...(opts.out !== undefined ? { out: opts.out } : {}) };
+    const printWarnings = (warnings: readonly string[]) => {
+      for (const w of warnings) console.error(paint("yellow", `warning: ${w}`));
+    };
+    if (opts.check) {
+      const check = await checkFingerprints(options);
+      printWarnings(check.current.warnings);
+      if (check.ok) {
+        console.log(paint("green", `${check.file}: up to date (${Object.keys(check.current.stages).length} stages)`));
+        return;
+      }
+      if (check.missing) console.error(paint("red", `${check.file} is missing: run memopipe fingerprint`));
+      else {
+        console.error(paint("red", `${check.file} is stale: run memopipe fingerprint`));
+        for (const s of check.stale) console.error(`  ${s.stage}: ${s.reasons.join(", ")}`);
+      }
+      process.exitCode = 1;
+      return;
+    }
+    const data = await fingerprintProject(options);
+    printWarnings(data.warnings);
+    console.log(`${Object.keys(data.stages).length} stages fingerprinted`);
   });
 
 const cache = program.command("cache").description("inspect and trim the stage cache");

@@ -32,3 +32,13 @@ export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage
 export { lastRun, formatWhy, type WhyReport } from "./runtime/why.js";
 export type { StageEvent } from "./runtime/stage-cache.js";
 export { renderSvg, chartSpec, readRecords, plotFile, type ChartOptions } from "./runtime/plot.js";
+export { memlist, memfile, memfunc, memstdout, memweb, memwandb, LoggerError, toJsonLine } from "./dsl/loggers/index.js";
+export type { MemlistOptions, MemfileOptions, MemstdoutOptions, MemwebOptions, MemwebLogger, MemwebFlush, FlushReport } from "./dsl/loggers/index.js";
+export type { MemwandbOptions, MemwandbLogger, MemwandbControls } from "./dsl/loggers/index.js";
+export type { LoggerOf, LoggedFn, LoggedRecord, RecordOf, NotLoggable } from "./types/logger.js";
+export { grid, randomGrid } from "./dsl/sweep/grid.js";
+export { timeTaken, ignoreError, type TimeTakenOptions } from "./dsl/sweep/wrappers.js";
+export { task } from "./dsl/sweep/task.js";
+export { Runner, type RunnerOptions } from "./runtime/runner/runner.js";
+export type { ProgressOptions, ProgressStream } from "./runtime/runner/progress.js";
+export type { ErrorRecord, GridOptions, GridPoint, GridSpecCheck, RandomGridOptions, TaskAddress, WorkerTask, RunResults, WithTimeTaken } from "./types/sweep.js";

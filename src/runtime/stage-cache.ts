@@ -6,6 +6,7 @@ import { FileDigests, resolveFiles } from "./cache/file-digest.js";
 import { DirectoryStore } from "./cache/store.js";
 import { ResolvedFile, type CodeRecord, type EntryRecord, type InputRecord } from "./cache/types.js";
 import { UnrecordableValueError } from "./errors.js";
+import { lookupGenerated } from "../codegen/generated.js";
 
 /** A cached stage's settings. */
 export interface CacheSettings {
@@ -53,13 +54,37 @@ function context(dir: string): CacheContext {
 }
 
 let warnedFallback = false;
+let warnedStale = false;
 /**
- * The code fingerprint. Until `memopipe fingerprint` generates one (it covers the helpers a stage
- * calls), the function's own source is hashed, with comments and formatting removed, and a
- * warning says once that helpers are not covered.
+ * The code fingerprint. `memopipe fingerprint` generates one per stage (covering the helpers it
+ * calls) into `memopipe.fingerprints.json`, read from the working directory or from
+ * `$MEMOPIPE_FINGERPRINTS` (see codegen/generated.ts). It is used while every source file it was
+ * computed from is unchanged (SHA-256 of the files listed with it, hashed once per process). When
+ * it is stale (or the file lacks the stage), one warning names the changed files and says to run
+ * `memopipe fingerprint`; without the file, a warning says once that helpers are not covered. In
+ * both cases the function's own source is hashed instead, with comments and formatting removed.
  */
 export function codeFingerprint(name: string, fn: Function): CodeRecord {
-  if (!warnedFallback) {
+  const generated = lookupGenerated(name);
+  if (generated.status === "fresh") {
+    return { fingerprint: generated.stage.fingerprint, source: "codegen", parts: generated.stage.parts };
+  }
+  if (generated.status !== "absent") {
+    if (!warnedStale) {
+      warnedStale = true;
+      warnedFallback = true;
+      const why =
+        generated.status === "stale"
+          ? `${generated.file} is stale (${generated.changed.join(", ")} changed since it was generated)`
+          : generated.status === "unlisted"
+            ? `${generated.file} has no stage '${name}'`
+            : `${generated.file} cannot be used (${generated.reason})`;
+      process.emitWarning(
+        `stage '${name}': ${why}: run memopipe fingerprint. Until then, code fingerprints fall back to each stage function's own source`,
+        { code: "MEMOPIPE_FINGERPRINT_STALE" },
+      );
+    }
+  } else if (!warnedFallback) {
     warnedFallback = true;
     process.emitWarning(
       `stage '${name}': code fingerprints fall back to each stage function's own source; changes in the helpers it calls are not detected`,
