@@ -63,3 +63,21 @@ describe("examples/imaging-pipeline", () => {
     }
   });
 });
+
+describe("examples/birthday-sweep", () => {
+  it("runs the grid on worker threads, logs every point and plots them", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { readFileSync } = await import("node:fs");
+    const path = await import("node:path");
+    const root = path.resolve(import.meta.dirname, "..");
+    const out = execFileSync(process.execPath, ["--import", "tsx", "examples/birthday-sweep.ts"], { cwd: root, encoding: "utf8" });
+    expect(out).toContain("30 points in");
+    expect(out).toContain("0 failed");
+    const p = Number(/P\(shared birthday \| 23 people\) ≈ (\d\.\d+)/.exec(out)?.[1]);
+    expect(Math.abs(p - 0.507)).toBeLessThan(0.03);
+    const lines = readFileSync(path.join(root, "examples/.work/birthday/results.jsonl"), "utf8").trim().split("\n");
+    expect(lines).toHaveLength(30);
+    expect(Object.keys(JSON.parse(lines[0]!)).sort()).toEqual(["classSize", "estProba", "nSim", "timeTaken"]);
+    expect(readFileSync(path.join(root, "examples/.work/birthday/results.svg"), "utf8")).toMatch(/^<svg[\s\S]*aria-roledescription="line mark"/);
+  }, 60_000);
+});
