@@ -23,6 +23,7 @@ import { dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { memfile, memfunc, memlist, memstdout, memwandb, memweb } from "memopipe";
+import { runIfEntryPoint } from "./entry.js";
 
 /** Options of `main`. */
 export interface LoggersBenchOptions {
@@ -206,4 +207,4 @@ export async function main(options: LoggersBenchOptions = {}): Promise<LoggerRes
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
+runIfEntryPoint(import.meta.url, () => main());

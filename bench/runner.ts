@@ -22,11 +22,12 @@
  * This module is what the workers import, so its top level stays light: memopipe itself is
  * imported inside `main()`.
  */
-import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mulberry32 } from "../src/dsl/sweep/random.js";
+import { runIfEntryPoint } from "./entry.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const GOAL = 1.8;
@@ -168,17 +169,4 @@ export async function main(options: { print?: boolean; outFile?: string | false 
   }
 }
 
-function isEntryPoint(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfEntryPoint(import.meta.url, main);

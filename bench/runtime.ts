@@ -21,7 +21,7 @@
  * `loop(fn)` would make its call site megamorphic and penalise whichever variant runs last). The
  * whole bench runs several rounds, rotating the task order, and reports the median over rounds.
  */
-import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,7 @@ import { pipe as epipe } from "effect";
 import { pipe } from "memopipe";
 import { pipe as rpipe } from "remeda";
 import { Bench } from "tinybench";
+import { runIfEntryPoint } from "./entry.js";
 
 // ---------------------------------------------------------------------------------------------
 // The pipeline's steps (module-level, shared by memopipe and the peers)
@@ -457,17 +458,4 @@ export async function main(options: RuntimeOptions = {}): Promise<RuntimeResults
   return results;
 }
 
-function isEntryPoint(): boolean {
-  try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runIfEntryPoint(import.meta.url, main);

@@ -16,7 +16,9 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
+import { runIfEntryPoint } from "./entry.js";
+import { mulberry32 } from "../src/dsl/sweep/random.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, "bench", ".out");
@@ -63,17 +65,8 @@ export interface Program {
   readonly calls: number;
 }
 
-/** Deterministic PRNG (mulberry32): the N-step program is a prefix of every longer one. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the library's mulberry32): the N-step program is a prefix of every longer one. */
+const rng = mulberry32;
 
 const asNum = (p: Param): string => (p.ty === "number" ? p.name : `${p.name}.length`);
 const asStr = (p: Param): string => (p.ty === "string" ? p.name : `${p.name}.toFixed(1)`);
@@ -636,12 +629,4 @@ export function main(options: Options = {}): Results {
   return results;
 }
 
-const isEntryPoint = process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href;
-if (isEntryPoint) {
-  try {
-    main();
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  }
-}
+runIfEntryPoint(import.meta.url, () => main());

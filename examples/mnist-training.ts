@@ -24,7 +24,7 @@
  * Run: `npm run example`.
  */
 import { pathToFileURL } from "node:url";
-import { pipe, memorizable } from "memopipe";
+import { pipe, memorizable, mulberry32 } from "memopipe"; // mulberry32: the seeded generator grids use
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -50,26 +50,14 @@ export interface EpochData {
 const PIXELS = 64;
 const CLASSES = 10;
 
-/** mulberry32: a small seeded PRNG, so every run draws the same data and initial weights. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Ten fixed 8×8 "strokes", one per digit class. */
 function prototypes(seed: number): Float64Array[] {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   return Array.from({ length: CLASSES }, () => Float64Array.from({ length: PIXELS }, () => (rand() < 0.3 ? 1 : 0)));
 }
 
 function draw(protos: Float64Array[], perClass: number, seed: number): Dataset {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   const images: Float64Array[] = [];
   const labels: number[] = [];
   for (let n = 0; n < perClass; n++) {
@@ -112,7 +100,7 @@ export interface EpochLog {
 }
 
 function createTrainingDependencies(config: TrainingConfig): TrainingDependencies {
-  const rand = random(config.seed + 3);
+  const rand = mulberry32(config.seed + 3);
   return {
     config,
     model: {
@@ -170,7 +158,7 @@ function accuracy(model: Model, data: Dataset): number {
  */
 export function runEpochs(deps: TrainingDependencies, data: EpochData): EpochLog[] {
   const { model, optimizer, config } = deps;
-  const rand = random(config.seed + 4);
+  const rand = mulberry32(config.seed + 4);
   const order = data.train.images.map((_, i) => i);
   const logs: EpochLog[] = [];
   for (let epoch = 1; epoch <= config.epochs; epoch++) {

@@ -37,6 +37,7 @@ export type { MemlistOptions, MemfileOptions, MemstdoutOptions, MemwebOptions, M
 export type { MemwandbOptions, MemwandbLogger, MemwandbControls } from "./dsl/loggers/index.js";
 export type { LoggerOf, LoggedFn, LoggedRecord, RecordOf, NotLoggable } from "./types/logger.js";
 export { grid, randomGrid } from "./dsl/sweep/grid.js";
+export { mulberry32 } from "./dsl/sweep/random.js";
 export { timeTaken, ignoreError, type TimeTakenOptions } from "./dsl/sweep/wrappers.js";
 export { task } from "./dsl/sweep/task.js";
 export { Runner, type RunnerOptions } from "./runtime/runner/runner.js";
