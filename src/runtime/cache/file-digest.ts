@@ -357,6 +357,9 @@ export async function resolveFiles(
     while (next < tasks.length) await tasks[next++]!();
   };
   await Promise.all(Array.from({ length: Math.min(16, tasks.length) }, worker));
+  // Nothing named a file (the common case on a cache hit): the value itself serves, as nothing
+  // would be replaced in the copy; building it cost most of this function's time.
+  if (resolved.size === 0) return { value, files: [] };
 
   const copies = new Map<object, unknown>();
   const files: ResolvedFile[] = [];
