@@ -116,6 +116,26 @@ describe("cached stages", () => {
     expect((await why(dir)).at(-1)).toBe("hit      model");
   });
 
+  it("sees a change inside a string literal, though it ignores formatting and comments", async () => {
+    const dir = tmp();
+    const a = stage("lit", new Function("return ({ x }) => ({ y: 'a  b' + x })")() as (i: { x: number }) => { y: string }, { cache: { dir } });
+    const b = stage("lit", new Function("return ({ x }) => ({ y: 'a b' + x })")() as (i: { x: number }) => { y: string }, { cache: { dir } });
+    const c = stage("lit", new Function("return ({ x }) => ({ y: 'a//b' + x })")() as (i: { x: number }) => { y: string }, { cache: { dir } });
+    expect(await a.run({ x: 1 })).toEqual({ y: "a  b1" });
+    expect(await b.run({ x: 1 })).toEqual({ y: "a b1" });
+    expect(await c.run({ x: 1 })).toEqual({ y: "a//b1" });
+  });
+
+  it("shows plain-JSON inputs in the record, for people reading it", async () => {
+    const dir = tmp();
+    await stage("shown", ({ cfg }: { cfg: { paths: string[]; k: number } }) => ({ n: cfg.k }), { cache: { dir } }).run({ cfg: { paths: ["a", "b"], k: 2 } });
+    const stageDir = path.join(dir, "entries", readdirSync(path.join(dir, "entries"))[0]!);
+    const key = readdirSync(stageDir).find((n) => /^[0-9a-f]{64}$/.test(n))!;
+    const record = JSON.parse(readFileSync(path.join(stageDir, key, "entry.json"), "utf8"));
+    expect(record.inputs.cfg.value).toEqual({ paths: ["a", "b"], k: 2 });
+    expect(record.stage).toBe("shown");
+  });
+
   it("refuses an input it cannot record, names the stage, writes nothing, and the next run works", async () => {
     const dir = tmp();
     const s = stage("opts", ({ o }: { o: { cb?: unknown; n: number } }) => ({ n: o.n }), { cache: { dir } });

@@ -108,6 +108,14 @@ describe("dag", () => {
     expect(seen[0]).toEqual(["x", "y"]);
   });
 
+  it("reads destructured input names through comments, and gives everything when it cannot read them", async () => {
+    const s0 = stage("c0", ({ n }: { n: number }) => ({ a: n, c: n * 3, "my-key": 5 }));
+    const commented = stage("c1", new Function("return ({\n  a, // first input\n  /* and */ c,\n}) => ({ sum: a + c })")() as (i: { a: number; c: number }) => { sum: number });
+    expect(await dag().start(s0).edge(s0, commented).run({ n: 1 })).toEqual({ sum: 4 });
+    const quoted = stage("c2", new Function("return ({ 'my-key': k }) => ({ k })")() as (i: { "my-key": number }) => { k: number });
+    expect(await dag().start(s0).edge(s0, quoted).run({ n: 1 })).toEqual({ k: 5 });
+  });
+
   it("reports a failing stage by name, with its cause", async () => {
     const s0 = stage("ok", ({ x }: { x: number }) => ({ y: x }));
     const boom = new Error("disk full");

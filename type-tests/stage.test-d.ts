@@ -87,3 +87,17 @@ stage("answer", ({ x }: { x: number }) => x + 1);
 // outputs names the elements of a tuple: the counts must agree
 // @ts-expect-error the stage returns 2 values but outputs names 3
 stage("pair", ({ x }: { x: number }) => [x, x] as const, { outputs: ["a", "b", "c"] as const });
+
+// unrecordable values hidden in a union or behind an optional property are caught too
+stage("optionalCallback", ({ cb }: { cb?: () => void }) => ({ v: 1 }), {
+  // @ts-expect-error stage 'optionalCallback' cannot be cached: inputs.cb cannot be recorded
+  cache: true,
+});
+stage("unionSymbol", ({ s }: { s: string | symbol }) => ({ v: 1 }), {
+  // @ts-expect-error stage 'unionSymbol' cannot be cached: inputs.s cannot be recorded
+  cache: true,
+});
+stage("maybeFunction", ({ x }: { x: number }) => ({ f: x > 0 ? () => 1 : 0 }), {
+  // @ts-expect-error stage 'maybeFunction' cannot be cached: outputs.f cannot be recorded
+  cache: true,
+});

@@ -2,6 +2,7 @@ import type { Stage, StageInput, StageOptionsArg, StageOutput, StageResultCheck 
 import { FileRef } from "../runtime/cache/types.js";
 import { MemopipeError } from "../runtime/errors.js";
 import { runCached, type CacheSettings } from "../runtime/stage-cache.js";
+import { normalizeSource } from "../runtime/source-normalize.js";
 
 /**
  * A stage returned something other than its named outputs (plain JavaScript callers; the types
@@ -128,14 +129,18 @@ function nameOutputs(spec: StageSpec, result: unknown): Record<string, unknown> 
  * does not show a destructured first parameter: the stage then receives everything available.
  */
 export function inputNames(fn: Function): string[] | undefined {
-  const source = Function.prototype.toString.call(fn);
-  const m = /^(?:async\s*)?(?:function\b[^(]*)?\(\s*\{([^{}]*)\}/.exec(source);
-  if (!m) return undefined;
+  // Comments removed first (compiled TypeScript keeps them: `({ a, // first\n b })`).
+  const source = normalizeSource(Function.prototype.toString.call(fn));
+  const m = /^(?:async\s*)?(?:function\b[^(]*)?\(\s*\{([^{}()[\]"'`]*)\}\s*(?::[^)]*)?\)/.exec(source);
+  if (!m) return undefined; // not a plain `({ a, b })` pattern (nested, defaults with calls, quoted keys…)
   const names: string[] = [];
   for (const part of m[1]!.split(",")) {
-    const name = /^\s*(?:\.\.\.)?\s*([A-Za-z_$][\w$]*)/.exec(part)?.[1];
-    if (part.trim().startsWith("...")) return undefined; // a rest element reads everything
-    if (name) names.push(name);
+    if (!part.trim()) continue;
+    // `a`, `a = 1`, `a: renamed`, `a: renamed = 1`; anything else (a rest element, a computed or
+    // quoted key) means the names cannot be read safely: the stage then gets every input.
+    const name = /^\s*([A-Za-z_$][\w$]*)\s*(?:[:=][^,]*)?$/.exec(part)?.[1];
+    if (!name) return undefined;
+    names.push(name);
   }
   return names;
 }

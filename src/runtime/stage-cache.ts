@@ -4,8 +4,10 @@ import { createHash } from "node:crypto";
 import { cacheKey, digest } from "./cache/canonical.js";
 import { FileDigests, resolveFiles } from "./cache/file-digest.js";
 import { DirectoryStore } from "./cache/store.js";
+import { isExactJson } from "./cache/codec.js";
 import { ResolvedFile, type CodeRecord, type EntryRecord, type InputRecord } from "./cache/types.js";
 import { UnrecordableValueError } from "./errors.js";
+import { normalizeSource } from "./source-normalize.js";
 import { lookupGenerated } from "../codegen/generated.js";
 
 /** A cached stage's settings. */
@@ -104,12 +106,7 @@ function computeFingerprint(name: string, fn: Function): CodeRecord {
       { code: "MEMOPIPE_FINGERPRINT_FALLBACK" },
     );
   }
-  const normalized = Function.prototype.toString
-    .call(fn)
-    .replace(/\/\*[\s\S]*?\*\//g, "")
-    .replace(/(^|[^:"'`])\/\/[^\n]*/g, "$1")
-    .replace(/\s+/g, " ")
-    .trim();
+  const normalized = normalizeSource(Function.prototype.toString.call(fn));
   return { fingerprint: createHash("sha256").update(normalized).digest("hex"), source: "function-source" };
 }
 
@@ -201,10 +198,10 @@ function fileInfo(f: ResolvedFile) {
   return { path: f.path, sha256: f.sha256, size: f.size };
 }
 
+/** Inputs are shown in the record when they are plain JSON of at most 4 KiB (memori's `.inputs` showed them all). */
 function isSmallJson(value: unknown): boolean {
-  if (value === null || typeof value === "boolean" || typeof value === "string") return typeof value !== "string" || value.length <= 200;
-  if (typeof value === "number") return Number.isFinite(value) && !Object.is(value, -0);
-  return false;
+  if (!isExactJson(value)) return false;
+  return JSON.stringify(value).length <= 4096;
 }
 
 async function changedOutputFiles(record: EntryRecord, digests: FileDigests): Promise<string[]> {
@@ -223,8 +220,14 @@ async function explain(ctx: CacheContext, stage: string, manifest: Record<string
   if (!latest) return ["no record"];
   const reasons: string[] = [];
   if (latest.code.fingerprint !== code.fingerprint) {
-    const parts = Object.keys({ ...latest.code.parts, ...code.parts }).filter((p) => latest.code.parts?.[p] !== code.parts?.[p]);
-    reasons.push(parts.length > 0 ? parts.map((p) => `${p} changed`).join(", ") : "code changed");
+    if (latest.code.source !== code.source) {
+      // The parts of two kinds of fingerprint are not comparable: name the switch instead.
+      const how = (s: CodeRecord["source"]) => (s === "codegen" ? "memopipe fingerprint" : "the stage function's own source (no fresh memopipe fingerprint)");
+      reasons.push(`code changed or its fingerprint changed kind: now from ${how(code.source)}, before from ${how(latest.code.source)}`);
+    } else {
+      const parts = Object.keys({ ...latest.code.parts, ...code.parts }).filter((p) => latest.code.parts?.[p] !== code.parts?.[p]);
+      reasons.push(parts.length > 0 ? parts.map((p) => `${p} changed`).join(", ") : "code changed");
+    }
   }
   for (const name of new Set([...Object.keys(latest.inputs), ...Object.keys(manifest)])) {
     const before = latest.inputs[name];

@@ -57,23 +57,29 @@ export type UnrecordablePath<T, Path extends string, Depth extends readonly 0[] 
   ? never
   : 0 extends 1 & T
     ? never
-    : [T] extends [(...args: never) => unknown]
+    : UnrecordableMember<T, Path, Depth>;
+
+// Distributive over `T` (a naked type parameter): each member of a union is checked, so
+// `string | (() => void)` and an optional `cb?: () => void` are caught, not hidden by the union.
+type UnrecordableMember<T, Path extends string, Depth extends readonly 0[]> = T extends (...args: never) => unknown
+  ? Path
+  : T extends symbol
+    ? Path
+    : T extends PromiseLike<unknown>
       ? Path
-      : [T] extends [symbol]
-        ? Path
-        : [T] extends [Promise<unknown>]
-          ? Path
-          : T extends readonly unknown[]
-            ? UnrecordablePath<T[number], `${Path}[]`, [...Depth, 0]>
-            : T extends Map<infer K, infer V>
-              ? UnrecordablePath<K, `${Path}<key>`, [...Depth, 0]> | UnrecordablePath<V, `${Path}<value>`, [...Depth, 0]>
-              : T extends Set<infer E>
-                ? UnrecordablePath<E, `${Path}<element>`, [...Depth, 0]>
-                : T extends Date | RegExp | ArrayBufferView | ArrayBuffer
-                  ? never
-                  : T extends object
-                    ? { [K in keyof T & string]-?: UnrecordablePath<T[K], `${Path}.${K}`, [...Depth, 0]> }[keyof T & string]
-                    : never;
+      : T extends readonly unknown[]
+        ? UnrecordablePath<T[number], `${Path}[]`, [...Depth, 0]>
+        : T extends Map<infer K, infer V>
+          ? UnrecordablePath<K, `${Path}<key>`, [...Depth, 0]> | UnrecordablePath<V, `${Path}<value>`, [...Depth, 0]>
+          : T extends Set<infer E>
+            ? UnrecordablePath<E, `${Path}<element>`, [...Depth, 0]>
+            : T extends WeakMap<object, unknown> | WeakSet<object>
+              ? Path
+              : T extends Date | RegExp | ArrayBufferView | ArrayBuffer
+                ? never
+                : T extends object
+                  ? { [K in keyof T & string]-?: UnrecordablePath<T[K], `${Path}.${K}`, [...Depth, 0]> }[keyof T & string]
+                  : never;
 
 /** Whether `options.cache` turns the cache on. */
 type CacheOn<Cache> = [Cache] extends [undefined] ? false : [Cache] extends [false] ? false : true;

@@ -186,6 +186,22 @@ function inspect(value: unknown, root: string): { json: boolean; problem?: { pat
  * encodeOutputs(new Map([[1, 2]]), "s").codec; // "v8"
  * encodeOutputs({ f: () => 1 }, "s");          // throws UnrecordableValueError: outputs.f is a function
  */
+/**
+ * Whether `value` is plain JSON that round-trips exactly (no `undefined`, `-0`, `NaN`, Date, Map…):
+ * what the records show verbatim for people reading them.
+ *
+ * @example
+ * isExactJson({ a: [1, "x", null] }); // true
+ * isExactJson({ d: new Date() });     // false
+ */
+export function isExactJson(value: unknown): boolean {
+  try {
+    return inspect(value, "value").json;
+  } catch {
+    return false;
+  }
+}
+
 export function encodeOutputs(value: unknown, stage: string): EncodedOutputs {
   const { json, problem } = inspect(value, "outputs");
   if (problem) throw new UnrecordableValueError(problem.path, problem.kind, stage);
