@@ -186,6 +186,34 @@ describe("cached stages", () => {
     expect((await why(dir)).at(-1)).toBe(`re-ran   writer: output file \`${out}\` changed or is missing`);
   });
 
+  it("passes files between cached stages: a FileRef output is recorded, verified and given back", async () => {
+    const dir = tmp();
+    const work = tmp();
+    const input = path.join(work, "sub-01.nii");
+    writeOld(input, "raw");
+    let registered = 0;
+    const register = stage(
+      "register-f",
+      ({ img }: { img: FileRef }) => {
+        registered++;
+        const out = path.join(work, "sub-01.reg.nii");
+        writeFileSync(out, readFileSync(img.path, "utf8") + "+reg");
+        return { out: file(out) };
+      },
+      { cache: { dir } },
+    );
+    const segment = stage("segment-f", ({ out }: { out: FileRef }) => ({ mask: readFileSync(out.path, "utf8").length }), { cache: { dir } });
+    const g = dag().start(register).edge(register, segment);
+    expect(await g.run({ img: file(input) })).toEqual({ mask: 7 });
+    const again = await register.run({ img: file(input) });
+    expect(registered).toBe(1);
+    expect(again.out).toBeInstanceOf(Object.getPrototypeOf(file("x")).constructor);
+    expect(again.out.path).toBe(path.join(work, "sub-01.reg.nii"));
+    writeFileSync(again.out.path, "tampered"); // an output file edited behind the cache's back
+    await register.run({ img: file(input) });
+    expect(registered).toBe(2);
+  });
+
   it("does not record a run during which an input file changed", async () => {
     const dir = tmp();
     const p = path.join(tmp(), "live.txt");

@@ -5,6 +5,7 @@ import { cacheKey, digest } from "./cache/canonical.js";
 import { FileDigests, resolveFiles } from "./cache/file-digest.js";
 import { DirectoryStore } from "./cache/store.js";
 import { isExactJson } from "./cache/codec.js";
+import { decodeFileRefs, encodeFileRefs, hasFileRefs } from "./cache/file-refs.js";
 import { ResolvedFile, type CodeRecord, type EntryRecord, type InputRecord } from "./cache/types.js";
 import { UnrecordableValueError } from "./errors.js";
 import { normalizeSource } from "./source-normalize.js";
@@ -135,7 +136,8 @@ export async function runCached(
       const damaged = await changedOutputFiles(read.record, ctx.digests);
       if (damaged.length === 0) {
         await record(ctx, { stage: name, key, status: "hit", reasons: [], started });
-        return read.outputs as Record<string, unknown>;
+        const outputs = read.record.outputFiles?.length ? decodeFileRefs(read.outputs) : read.outputs;
+        return outputs as Record<string, unknown>;
       }
       return runAndRecord([...damaged]);
     }
@@ -151,7 +153,8 @@ export async function runCached(
       return outputs;
     }
     const resolved = await resolveFiles(outputs, ctx.digests, { hashStringPaths: settings.hashStringPaths });
-    await ctx.store.put(name, key, { inputs: manifest, code, outputs, outputFiles: resolved.files.map(fileInfo) });
+    const recorded = hasFileRefs(outputs) ? encodeFileRefs(outputs) : outputs;
+    await ctx.store.put(name, key, { inputs: manifest, code, outputs: recorded, outputFiles: resolved.files.map(fileInfo) });
     await ctx.digests.save();
     await record(ctx, { stage: name, key, status: "ran", reasons, started });
     return outputs;
@@ -272,5 +275,5 @@ async function record(
 
 /** A copy for a second caller of an in-flight run, so callers never share (and mutate) one object. */
 function structuredCopy<T>(value: T): T {
-  return structuredClone(value);
+  return hasFileRefs(value) ? (decodeFileRefs(structuredClone(encodeFileRefs(value))) as T) : structuredClone(value);
 }
