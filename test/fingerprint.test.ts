@@ -315,4 +315,17 @@ describe("the runtime uses the generated fingerprints ($MEMOPIPE_FINGERPRINTS)",
     expect(String(stale[0]![0])).toMatch(/memopipe\.fingerprints\.json is stale \(src\/prep\.ts changed.*run memopipe fingerprint/);
     expect((await new DirectoryStore(cache).latest("clean"))?.code.source).toBe("function-source");
   });
+
+  it("keeps stages that are wired together in one module independent", async () => {
+    const dir = copyFixture("fingerprint-wired");
+    const before = await analyse(dir);
+    expect(Object.keys(before.stages["a1"]!.parts).sort()).toEqual(["helper `normalize` (src/single.ts)", "stage function (src/single.ts)"]);
+    expect(Object.keys(before.stages["b1"]!.parts).sort()).toEqual(["helper `sum` (src/single.ts)", "stage function (src/single.ts)"]);
+    edit(path.join(dir, "src/single.ts"), '?? "1"', '?? "2"');
+    edit(path.join(dir, "src/single.ts"), "run({ xs: [1, 2, 3] })", "run({ xs: [4, 5] })");
+    const after = await analyse(dir);
+    expect(changedParts(before, after, "a1")).toEqual([]);
+    expect(changedParts(before, after, "b1")).toEqual([]);
+    expect(changedParts(before, after, "c1")).toEqual(["constant `threshold` (src/single.ts)"]);
+  });
 });

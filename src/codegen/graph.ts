@@ -248,6 +248,10 @@ export class ProjectGraph {
         }
         const decl = target;
         if (inside(decl)) continue;
+        // A declaration that makes a stage (`const b = stage("b", …)`) is that stage's own entry:
+        // code that only *wires* stages (`dag().start(a).edge(a, b).run(…)`, often a module
+        // statement beside them) must not make every stage depend on every other one.
+        if (this.makesStage(decl)) continue;
         const u = this.unitOf(decl);
         if (u && u !== unit) edges.add(u);
       }
@@ -404,6 +408,12 @@ export class ProjectGraph {
     const unit: Unit = { kind, name, sf, line: lineOf(sf, node), roots: [node], prefix };
     this.units.set(node, unit);
     return unit;
+  }
+
+  /** Whether `decl` is (or contains) a `stage()` call of the project, i.e. defines a stage. */
+  private makesStage(decl: ts.Node): boolean {
+    const calls = this.stageCallsByFile.get(decl.getSourceFile()) ?? [];
+    return calls.some((c) => c.pos >= decl.pos && c.end <= decl.end);
   }
 
   /**
