@@ -101,3 +101,13 @@ stage("maybeFunction", ({ x }: { x: number }) => ({ f: x > 0 ? () => 1 : 0 }), {
   // @ts-expect-error stage 'maybeFunction' cannot be cached: outputs.f cannot be recorded
   cache: true,
 });
+
+// fixed must name inputs of the stage, with values of their types
+stage("fixWrongType", ({ a, ref }: { a: number; ref: string }) => ({ v: a + ref }), {
+  // @ts-expect-error stage 'fixWrongType': fixed input 'ref' must be string, got 3
+  fixed: { ref: 3 },
+});
+stage("fixUnknown", ({ a }: { a: number }) => ({ v: a }), {
+  // @ts-expect-error stage 'fixUnknown' has no input 'nope' to fix
+  fixed: { nope: 3 },
+});

@@ -81,6 +81,24 @@ type UnrecordableMember<T, Path extends string, Depth extends readonly 0[]> = T 
                   ? { [K in keyof T & string]-?: UnrecordablePath<T[K], `${Path}.${K}`, [...Depth, 0]> }[keyof T & string]
                   : never;
 
+/**
+ * `fixed` must name inputs of the stage, with values of their types; otherwise the type of
+ * `fixed` becomes the message (the error lands on `fixed`, naming the stage and the input).
+ */
+type FixedCheck<Name extends string, In, Fixed> = [keyof Fixed] extends [never]
+  ? unknown
+  : [Exclude<keyof Fixed, keyof In>] extends [never]
+    ? { [K in keyof Fixed & keyof In]: [Fixed[K]] extends [In[K]] ? never : K }[keyof Fixed & keyof In] extends infer Bad
+      ? [Bad] extends [never]
+        ? unknown
+        : {
+            readonly fixed: PipeTypeError<`stage '${Name}': fixed input '${Bad & string}' must be ${Show<In[Bad & keyof In]>}, got ${Show<Fixed[Bad & keyof Fixed]>}`>;
+          }
+      : never
+    : {
+        readonly fixed: PipeTypeError<`stage '${Name}' has no input '${Exclude<keyof Fixed, keyof In> & string}' to fix (its inputs: ${Show<keyof In>})`>;
+      };
+
 /** Whether `options.cache` turns the cache on. */
 type CacheOn<Cache> = [Cache] extends [undefined] ? false : [Cache] extends [false] ? false : true;
 
@@ -90,6 +108,7 @@ type CacheOn<Cache> = [Cache] extends [undefined] ? false : [Cache] extends [fal
  * lands on `cache: true` and names the stage and the value.
  */
 export type StageOptionsArg<Name extends string, In, Out, Cache, Fixed, Names> = StageOptions<In, Fixed, Names, Cache> &
+  FixedCheck<Name, In, Fixed> &
   (CacheOn<Cache> extends true
     ? [UnrecordablePath<In, "inputs"> | UnrecordablePath<Out, "outputs">] extends [never]
       ? unknown
@@ -103,7 +122,7 @@ export interface StageOptions<In, Fixed, Names, Cache> {
   /** Memoize on disk: `true` (in `.memopipe/` under the working directory) or `{ dir }`. Default `false`. */
   readonly cache?: Cache;
   /** Inputs bound now; they leave the stage's input type and cannot be overridden by a run. */
-  readonly fixed?: Fixed & Partial<In>;
+  readonly fixed?: Fixed;
   /** Names for a tuple result, in order (`as const`): `outputs: ["affine", "out"] as const`. */
   readonly outputs?: Names;
   /** Hash string inputs that name an existing file by content, as memori does. Default `true`. */
