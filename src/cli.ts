@@ -142,4 +142,10 @@ program
     console.log(`${paint("green", "wrote")} ${out} (${n} records)`);
   });
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (error) {
+  // A user's mistake (an unknown field, a missing file) is one line, not a stack trace.
+  console.error(`${paint("red", "memopipe:")} ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

@@ -425,4 +425,16 @@ describe("memwandb (against a local imitation of W&B's documented HTTP protocol,
       if (saved !== undefined) process.env["WANDB_API_KEY"] = saved;
     }
   });
+
+  it("can be passed to map and forEach: the extra arguments are ignored, not logged", async () => {
+    const { memlist, grid } = await import("../src/index.js");
+    const data: { n: number; sq: number }[] = [];
+    const sq = memlist({ data })(({ n }: { n: number }) => ({ sq: n * n }));
+    expect(grid({ n: [1, 2, 3] }).map(sq)).toEqual([{ sq: 1 }, { sq: 4 }, { sq: 9 }]);
+    expect(data).toEqual([
+      { n: 1, sq: 1 },
+      { n: 2, sq: 4 },
+      { n: 3, sq: 9 },
+    ]);
+  });
 });

@@ -46,4 +46,19 @@ describe("plot", () => {
     execFileSync(process.execPath, [cli, "plot", input, "--x", "classSize", "--y", "estProba", "--out", path.join(dir, "chart.html")]);
     expect(readFileSync(path.join(dir, "chart.html"), "utf8")).toMatch(/^<!doctype html>[\s\S]*<svg/);
   });
+
+  it("memopipe plot reports a mistake in one line, without a stack trace", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "memopipe-plot-"));
+    const input = path.join(dir, "r.jsonl");
+    writeFileSync(input, '{"a":1,"b":2}\n');
+    const cli = path.resolve(import.meta.dirname, "..", "dist", "cli.js");
+    let stderr = "";
+    try {
+      execFileSync(process.execPath, [cli, "plot", input, "--x", "nope", "--y", "b"], { encoding: "utf8", stdio: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    } catch (error) {
+      stderr = String((error as { stderr?: string }).stderr);
+      expect((error as { status?: number }).status).toBe(1);
+    }
+    expect(stderr.trim()).toBe("memopipe: no record has the field 'nope' (fields: a, b)");
+  });
 });

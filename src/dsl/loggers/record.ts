@@ -36,7 +36,8 @@ const isPlainArgs = (v: unknown): v is AnyRecord => typeof v === "object" && v !
 
 /**
  * The named-arguments object of a call (`{}` when called without one); throws `LoggerError` for
- * positional arguments.
+ * positional arguments. Extra arguments after the object are ignored, as the function itself
+ * ignores them: `points.map(logged)` passes `(point, index, array)`, which the types allow.
  *
  * @example
  * argsOf([{ n: 1 }], "f"); // { n: 1 }
@@ -45,7 +46,7 @@ const isPlainArgs = (v: unknown): v is AnyRecord => typeof v === "object" && v !
 export function argsOf(callArgs: readonly unknown[], name: string): AnyRecord {
   const first = callArgs[0];
   if (first === undefined || first === null) return {};
-  if (!isPlainArgs(first) || callArgs.length > 1) {
+  if (!isPlainArgs(first)) {
     throw new LoggerError(
       `${name}: a logged function takes one object of named arguments and returns an object; it was called with ${describe(callArgs)}`,
     );
