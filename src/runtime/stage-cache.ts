@@ -154,7 +154,7 @@ export async function runCached(
     }
     const resolved = await resolveFiles(outputs, ctx.digests, { hashStringPaths: settings.hashStringPaths });
     const recorded = hasFileRefs(outputs) ? encodeFileRefs(outputs) : outputs;
-    await ctx.store.put(name, key, { inputs: manifest, code, outputs: recorded, outputFiles: resolved.files.map(fileInfo) });
+    await ctx.store.put(name, key, { inputs: withValues(manifest, inputs), code, outputs: recorded, outputFiles: resolved.files.map(fileInfo) });
     await ctx.digests.save();
     await record(ctx, { stage: name, key, status: "ran", reasons, started });
     return outputs;
@@ -187,7 +187,6 @@ async function inputManifest(
     manifest[name] = {
       digest: d,
       ...(files.length > 0 ? { files: files.map(fileInfo) } : {}),
-      ...(isSmallJson(inputs[name]) ? { value: inputs[name] } : {}),
     };
   }
   return manifest;
@@ -199,6 +198,13 @@ function digestsOf(manifest: Record<string, InputRecord>): Record<string, string
 
 function fileInfo(f: ResolvedFile) {
   return { path: f.path, sha256: f.sha256, size: f.size };
+}
+
+/** The manifest with the inputs' values added where they are readable (only when an entry is written, not on a hit). */
+function withValues(manifest: Record<string, InputRecord>, inputs: Record<string, unknown>): Record<string, InputRecord> {
+  const out: Record<string, InputRecord> = {};
+  for (const [name, rec] of Object.entries(manifest)) out[name] = isSmallJson(inputs[name]) ? { ...rec, value: inputs[name] } : rec;
+  return out;
 }
 
 /** Inputs are shown in the record when they are plain JSON of at most 4 KiB (memori's `.inputs` showed them all). */
