@@ -111,3 +111,7 @@ stage("fixUnknown", ({ a }: { a: number }) => ({ v: a }), {
   // @ts-expect-error stage 'fixUnknown' has no input 'nope' to fix
   fixed: { nope: 3 },
 });
+
+// outputs names a tuple's elements: an array of any length does not qualify
+// @ts-expect-error outputs names 2 values, but the stage returns an array of any length: return a tuple
+stage("arr", ({ x }: { x: number }) => [x, x], { outputs: ["a", "b"] as const });

@@ -132,9 +132,11 @@ export interface StageOptions<In, Fixed, Names, Cache> {
 /** What `stage()` accepts as the function's result, given `outputs`. */
 export type StageResultCheck<R, Names> = [Names] extends [readonly string[]]
   ? R extends readonly unknown[]
-    ? R["length"] extends Names["length"]
-      ? unknown
-      : PipeTypeError<`the stage returns ${Show<R["length"]>} values but outputs names ${Show<Names["length"]>}`>
+    ? number extends R["length"]
+      ? PipeTypeError<`outputs names ${Show<Names["length"]>} values, but the stage returns an array of any length: return a tuple (\`[a, b] as const\`)`>
+      : R["length"] extends Names["length"]
+        ? unknown
+        : PipeTypeError<`the stage returns ${Show<R["length"]>} values but outputs names ${Show<Names["length"]>}`>
     : PipeTypeError<"outputs names the elements of a tuple result, but the stage does not return a tuple">
   : R extends object
     ? R extends readonly unknown[]
