@@ -69,7 +69,7 @@ assertEqual<Equal<typeof wideFree, (input: number) => readonly [number, number, 
 
 // pipe() without a type argument: a fork first takes its input from the branches.
 const untypedFork = pipe().fork((x: number) => x, (x: number) => `${x}`).build();
-assertEqual<Equal<typeof untypedFork, (input: unknown) => readonly [number, string]>>();
+assertEqual<Equal<typeof untypedFork, (input: number) => readonly [number, string]>>();
 
 // memorizable(f, { allowIngest: false }) is still called like f, and storable.
 const load = memorizable((path: string) => path.length, { allowIngest: false });

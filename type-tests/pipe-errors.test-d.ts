@@ -210,7 +210,7 @@ pipe<number>()
 
 declare const dynamicKey: string;
 pipe<number>()
-  // @ts-expect-error a memory key must be a string literal
+  // @ts-expect-error a memory key must be one string literal
   .store(dynamicKey);
 
 // --- calling the built pipeline with the wrong input ---------------------------------------------
@@ -251,7 +251,7 @@ declare const someKey: string;
 pipe<number>()
   .store("k")
   .step((x: number, k: number) => x + k)
-  // @ts-expect-error ingestAfter(key): a memory key must be a string literal (one of the stored keys)
+  // @ts-expect-error ingestAfter(key): a memory key must be one string literal (one of the stored keys)
   .ingestAfter(someKey);
 
 // --- precise reasons for objects and tuples --------------------------------------------------------
@@ -273,3 +273,25 @@ pipe<number>()
 pipe<number>()
   // @ts-expect-error this step's parameter 1 expects an array, but the current value (the previous step's result) is number
   .step(<T,>(xs: readonly T[]) => xs.length);
+
+// --- a key must be exactly one literal: a union or a template pattern cannot be checked -----------
+declare const eitherKey: "a" | "b";
+declare const patternKey: `key-${string}`;
+pipe<number>()
+  // @ts-expect-error a memory key must be one string literal such as .store('model'): a key of type string, a union or a template type cannot be checked
+  .store(eitherKey);
+pipe<number>()
+  // @ts-expect-error a memory key must be one string literal
+  .store(patternKey);
+
+// --- pipe() without a type argument: the first fork's branches must agree on the input ------------
+pipe().fork(
+  (x: number) => x.toFixed(),
+  // @ts-expect-error Type 'number' is not assignable to type 'string'
+  (x: string) => x.toUpperCase(),
+);
+
+// --- pipe() without a type argument has no tuple to merge before its first step ---------------------
+pipe()
+  // @ts-expect-error merge(h) spreads a tuple, but pipe() without a type argument has no value before its first step: write pipe<[A, B]>()
+  .merge((a: number, b: number) => a + b);

@@ -109,3 +109,7 @@ const left = base.step((x) => `${x}`).build();
 const right = base.step((x: number, a: number) => x === a).ingestAfter("a").build();
 assertEqual<Equal<typeof left, (input: number) => string>>();
 assertEqual<Equal<typeof right, (input: number) => boolean>>();
+
+// A step typed to return `any` (JSON.parse) keeps the pipeline synchronous in its type.
+const parsed = pipe<string>().step(JSON.parse).step((x: { a: number }) => x.a).build();
+assertEqual<Equal<typeof parsed, (input: string) => number>>();

@@ -10,8 +10,11 @@
 export type AsyncMode = "sync" | "maybe" | "async";
 
 /** The mode of one step's declared return type `R`. */
+// A step typed to return `any` (`JSON.parse`) counts as synchronous: calling every later result
+// `T | Promise<T>` would be wrong far more often than right (the run is still correct if it does
+// return a Promise: later steps receive the awaited value).
 export type ModeOf<R> = 0 extends 1 & R
-  ? "maybe"
+  ? "sync"
   : [R] extends [never]
     ? "sync"
     : [R] extends [PromiseLike<unknown>]

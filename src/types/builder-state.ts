@@ -82,7 +82,7 @@ export type IssueOf<V extends Verdict> = V extends Incomplete<infer M> ? M : nev
  * for the call only when the parameter type is a plain function type; behind a conditional or an
  * intersection it erases the function's type parameters to `unknown`. So `f` is declared
  * `(...args: P) => R`, and the check moves into `P`'s constraint: when the step does not fit,
- * the constraint is a parameter list whose first element is the message (`ErrorParams`), the
+ * the constraint is a parameter list whose first element is the message (`ErrorParam`), the
  * inferred `P` fails it, TypeScript falls back to the constraint, and the error lands on `f`:
  *
  * ```text
@@ -93,7 +93,10 @@ export type IssueOf<V extends Verdict> = V extends Incomplete<infer M> ? M : nev
  * At `.step(f)` the layout is only `[current]`, so a wrong step is always wrong at parameter 1.
  */
 export type StepParams<P extends readonly unknown[], Cur> =
-  Assess<P, [], CheckedCur<Cur>, [], [], [], ""> extends Wrong<infer M> ? ErrorParams<M, P> : readonly unknown[];
+  // the error tuple is written out (not `ErrorParams<M, P>`) so that TypeScript prints it, not the alias
+  Assess<P, [], CheckedCur<Cur>, [], [], [], ""> extends Wrong<infer M>
+    ? [ErrorParam<M, P extends readonly [(infer H)?, ...unknown[]] ? H : unknown>, ...unknown[]]
+    : readonly unknown[];
 
 /**
  * A parameter list that no step with the first parameter `P[0]` accepts, carrying the message.
@@ -102,8 +105,7 @@ export type StepParams<P extends readonly unknown[], Cur> =
  * given as a string literal instead, and where it takes both, as `unknown` (the error then shows
  * TypeScript's own wording: only for a parameter of type `{}` given `null` or `undefined`).
  */
-export type ErrorParams<M extends string, P extends readonly unknown[]> = [ErrorParam<M, P extends readonly [(infer H)?, ...unknown[]] ? H : unknown>, ...unknown[]];
-type ErrorParam<M extends string, H> = [PipeTypeError<M>] extends [H] ? ([`✖ ${M}`] extends [H] ? unknown : `✖ ${M}`) : PipeTypeError<M>;
+export type ErrorParam<M extends string, H> = [PipeTypeError<M>] extends [H] ? ([`✖ ${M}`] extends [H] ? unknown : `✖ ${M}`) : PipeTypeError<M>;
 
 /** Why a step made by `memorizable(f, { allowIngest: false })` cannot ingest. */
 export type NotIngestable = "this step was marked memorizable(f, { allowIngest: false })";

@@ -4,7 +4,7 @@ import type { PipeTypeError } from "./type-error.js";
 import type { IssueText } from "./step-fit.js";
 import type { AfterStep, AfterStore, CurArg, InputOf, IsInferInput, StepInfo, StepParams } from "./builder-state.js";
 import type { AfterIngestAfter, AfterIngestBefore, IngestAfterArg, IngestBeforeArg } from "./ingest.js";
-import type { ForkMethod } from "./fork.js";
+import type { ForkMethod, ForkMethodFirst } from "./fork.js";
 import type { AfterFlatten, AfterSpread, SpreadDefault, SpreadParams } from "./spread.js";
 
 /**
@@ -124,7 +124,7 @@ export interface PipeBuilder<
    * pipe<number>().fork((x) => x + 1, (x) => String(x)).build(); // (input: number) => readonly [number, string]
    */
   // With `pipe()` and no step yet, the branches' (annotated) parameter types give the input type.
-  fork: IsInferInput<Cur> extends true ? ForkMethod<In, Cur, Mem, Keys, Mode, never> : ForkMethod<In, Cur, Mem, Keys, Mode, Cur>;
+  fork: IsInferInput<Cur> extends true ? ForkMethodFirst<Mem, Keys, Mode> : ForkMethod<In, Cur, Mem, Keys, Mode, Cur>;
 
   /**
    * Spreads the current tuple (a fork's result) into `h`'s parameters: `h(...tuple)`. Fails to

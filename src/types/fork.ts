@@ -67,3 +67,32 @@ export type ForkMethod<In, Cur, Mem, Keys extends string, Mode extends AsyncMode
   j?: (current: C) => J,
   l?: (current: C) => L,
 ) => AfterFork<In, Cur, Mem, Keys, Mode, ForkResults<[A, B, D, E, F, G, H, I, J, L]>>;
+
+/**
+ * `.fork` right after `pipe()` without a type argument: the branches' (annotated) parameter type
+ * becomes the pipeline's input, and every branch must accept it (as the free `fork` infers it).
+ */
+export type ForkMethodFirst<Mem, Keys extends string, Mode extends AsyncMode> = <
+  In,
+  A,
+  B = NoBranch,
+  D = NoBranch,
+  E = NoBranch,
+  F = NoBranch,
+  G = NoBranch,
+  H = NoBranch,
+  I = NoBranch,
+  J = NoBranch,
+  L = NoBranch,
+>(
+  a: (input: In) => A,
+  b?: (input: In) => B,
+  d?: (input: In) => D,
+  e?: (input: In) => E,
+  f?: (input: In) => F,
+  g?: (input: In) => G,
+  h?: (input: In) => H,
+  i?: (input: In) => I,
+  j?: (input: In) => J,
+  l?: (input: In) => L,
+) => AfterFork<In, In, Mem, Keys, Mode, ForkResults<[A, B, D, E, F, G, H, I, J, L]>>;

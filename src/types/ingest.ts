@@ -1,7 +1,7 @@
 import type { AsyncMode } from "./async.js";
 import type { Errored, IssueOf, Lookup, NoStepReason, NotIngestable, StepInfo } from "./builder-state.js";
 import type { Pipe } from "./builder.js";
-import type { StoredKeysText } from "./memory.js";
+import type { IsSingleLiteral, StoredKeysText } from "./memory.js";
 import type { Assess, Verdict, Wrong } from "./step-fit.js";
 import type { PipeTypeError } from "./type-error.js";
 
@@ -36,8 +36,8 @@ export type IngestBeforeArg<
 > = [K] extends [never]
   ? K
   : Allow extends true
-    ? string extends K
-      ? PipeTypeError<`ingestBefore(key): a memory key must be a string literal (one of the stored keys), so that it can be checked`>
+    ? IsSingleLiteral<K> extends false
+      ? PipeTypeError<`ingestBefore(key): a memory key must be one string literal (one of the stored keys), so that it can be checked`>
       : K extends keyof Mem
         ? Assess<P, [...B, Lookup<Mem, K>], Prev, A, [...BK, K], AK, K> extends Wrong<infer M>
           ? PipeTypeError<M>
@@ -61,8 +61,8 @@ export type IngestAfterArg<
 > = [K] extends [never]
   ? K
   : Allow extends true
-    ? string extends K
-      ? PipeTypeError<`ingestAfter(key): a memory key must be a string literal (one of the stored keys), so that it can be checked`>
+    ? IsSingleLiteral<K> extends false
+      ? PipeTypeError<`ingestAfter(key): a memory key must be one string literal (one of the stored keys), so that it can be checked`>
       : K extends keyof Mem
         ? Assess<P, B, Prev, [...A, Lookup<Mem, K>], BK, [...AK, K], K> extends Wrong<infer M>
           ? PipeTypeError<M>

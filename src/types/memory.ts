@@ -1,4 +1,4 @@
-import type { PipeTypeError } from "./type-error.js";
+import type { IsUnion, PipeTypeError } from "./type-error.js";
 
 /**
  * The pipeline's memory, as the types see it.
@@ -30,8 +30,24 @@ export type StoredKeysText<Keys extends string> = Keys extends "" ? "nothing has
  * A key must be a string literal (a `string`-typed key cannot be checked) and is stored once per
  * pipeline (pypely raises at run time; memopipe refuses to compile).
  */
-export type StoreKeyArg<Mem, Keys extends string, K extends string> = string extends K
-  ? PipeTypeError<"a memory key must be a string literal such as .store('model'): a key of type string cannot be checked">
+export type StoreKeyArg<Mem, Keys extends string, K extends string> = IsSingleLiteral<K> extends false
+  ? PipeTypeError<"a memory key must be one string literal such as .store('model'): a key of type string, a union or a template type cannot be checked">
   : K extends keyof Mem
     ? PipeTypeError<`memory key '${K}' is already stored in this pipeline (${StoredKeysText<Keys>}): a key is stored once per pipeline, so pick another name`>
     : K;
+
+/**
+ * Whether `K` is exactly one string literal: not `string`, not a union (`"a" | "b"`: which one is
+ * stored?) and not a template pattern (`` `key-${string}` ``). A pattern type is recognised
+ * because `{}` is assignable to a record over it (it is an index signature), but not to a record
+ * over a literal key (a required property).
+ */
+export type IsSingleLiteral<K extends string> = string extends K
+  ? false
+  : [K] extends [never]
+    ? false
+    : IsUnion<K> extends true
+      ? false
+      : {} extends Record<K, 1>
+        ? false
+        : true;

@@ -1,5 +1,5 @@
 import type { AsyncMode, JoinMode, ModeOf } from "./async.js";
-import type { CombinatorStep, ErrorParams } from "./builder-state.js";
+import type { CombinatorStep, ErrorParam, IsInferInput } from "./builder-state.js";
 import type { Pipe } from "./builder.js";
 import type { Show } from "./type-error.js";
 import type { Complete, MismatchHint, Wrong } from "./step-fit.js";
@@ -11,14 +11,18 @@ import type { Flatten } from "./tuple.js";
  * generic `h` is instantiated for the tuple and a misfit is reported on `h` with the message.
  */
 export type SpreadParams<P extends readonly unknown[], Cur, What extends string> =
-  SpreadVerdictOf<P, Cur, What> extends Wrong<infer M> ? ErrorParams<M, P> : readonly unknown[];
+  SpreadVerdictOf<P, Cur, What> extends Wrong<infer M>
+    ? [ErrorParam<M, P extends readonly [(infer H)?, ...unknown[]] ? H : unknown>, ...unknown[]]
+    : readonly unknown[];
 
 type SpreadVerdictOf<P extends readonly unknown[], Cur, What extends string> = [SpreadCheck<P, Cur, What>] extends [never]
   ? Complete
   : Wrong<SpreadCheck<P, Cur, What>>;
 
 /** `never` when the tuple `Cur` fits `P`, else the message. */
-export type SpreadCheck<P extends readonly unknown[], Cur, What extends string> = [Cur] extends [readonly unknown[]]
+export type SpreadCheck<P extends readonly unknown[], Cur, What extends string> = IsInferInput<Cur> extends true
+  ? `${What} spreads a tuple, but pipe() without a type argument has no value before its first step: write pipe<[A, B]>() to start from a tuple`
+  : [Cur] extends [readonly unknown[]]
   ? SpreadVerdict<SpreadWalk<Cur, P>, What, Cur>
   : `${What} spreads a tuple (what fork returns) into its parameters, but the current value is ${Show<Cur>}, not a tuple`;
 
@@ -29,7 +33,7 @@ type SpreadVerdict<W, What extends string, Cur extends readonly unknown[]> = W e
     : W extends ["too-many", infer N extends number]
       ? `${What} takes ${N} parameter${N extends 1 ? "" : "s"} but the tuple has ${Cur["length"]} elements: every element must have a parameter`
       : W extends ["mismatch", infer I extends number, infer T, infer H]
-        ? `${What}'s parameter ${I} expects ${Show<H>}, but element ${I} of the tuple is ${Show<T>}${MismatchHint<T, H>}`
+        ? `${What}'s parameter ${I} expects ${Show<H>}, but element ${I} of the tuple is ${Show<T>}${MismatchHint<T, H>}: change that parameter, or the fork branch that produces the element`
         : never;
 
 /** Element-by-element comparison of a tuple with a parameter list (as `Walk`, for spreads). */

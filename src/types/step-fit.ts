@@ -214,7 +214,7 @@ type IsBefore<Index extends number, B extends readonly Slot[], I extends readonl
 type MismatchMessage<Index extends number, S extends Slot, H, B extends readonly Slot[], A extends readonly Slot[]> =
   S extends CurrentSlot<infer T>
     ? [B, A] extends [readonly [], readonly []]
-      ? `this step's parameter ${Index} expects ${Show<H>}, but the current value (the previous step's result) is ${Show<T>}${MismatchHint<T, H>}`
+      ? `this step's parameter ${Index} expects ${Show<H>}, but the current value (the previous step's result) is ${Show<T>}${MismatchHint<T, H>}: make the step accept it, or convert the value in a step before`
       : `this step's parameter ${Index} expects ${Show<H>}, but the ingests put the current value (${Show<T>}) there${MismatchHint<T, H>}: ${OrderAdvice}`
     : `${S["label"]} (${Show<S["t"]>}) would be passed as this step's parameter ${Index}, which expects ${Show<H>}${MismatchHint<S["t"], H>}: ingest a key of that type, or ${OrderAdvice}`;
 
