@@ -42,6 +42,10 @@ describe("stage", () => {
     await expect(short.run({ x: 1 })).rejects.toThrow("stage 'short' names 2 outputs (a, b) but returned 1 values");
   });
 
+  it("refuses outputs that name an output twice (plain JavaScript)", () => {
+    expect(() => (stage as (...a: unknown[]) => unknown)("twice", () => [1, 2], { outputs: ["a", "a"] })).toThrow("stage 'twice': outputs names an output twice (a, a)");
+  });
+
   it("returns a copy: the caller's object is not shared with the stage's result", async () => {
     const kept = { list: [1] };
     const s = stage("copy", () => kept);

@@ -115,3 +115,11 @@ stage("fixUnknown", ({ a }: { a: number }) => ({ v: a }), {
 // outputs names a tuple's elements: an array of any length does not qualify
 // @ts-expect-error outputs names 2 values, but the stage returns an array of any length: return a tuple
 stage("arr", ({ x }: { x: number }) => [x, x], { outputs: ["a", "b"] as const });
+
+// a result that is an object only sometimes is not named outputs
+// @ts-expect-error a stage returns an object of named outputs, but this one returns a union type
+stage("maybe", ({ x }: { x: number }) => (x > 0 ? { a: 1 } : undefined));
+
+// outputs names must differ
+// @ts-expect-error outputs names an output twice
+stage("twice", ({ x }: { x: number }) => [x, x] as const, { outputs: ["a", "a"] as const });

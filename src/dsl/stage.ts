@@ -71,6 +71,9 @@ export function stage<
     outputs?: readonly string[];
     hashStringPaths?: boolean;
   };
+  if (opts.outputs && new Set(opts.outputs).size !== opts.outputs.length) {
+    throw new MemopipeError(`stage '${name}': outputs names an output twice (${opts.outputs.join(", ")}): each name must be different`);
+  }
   const spec: StageSpec = {
     name,
     fn: fn as unknown as StageSpec["fn"],

@@ -130,16 +130,22 @@ export interface StageOptions<In, Fixed, Names, Cache> {
 }
 
 /** What `stage()` accepts as the function's result, given `outputs`. */
+// Checked whole (`[R] extends [...]`): a result that is an object only sometimes
+// (`x > 0 ? { a: 1 } : undefined`) must not pass through a union.
 export type StageResultCheck<R, Names> = [Names] extends [readonly string[]]
-  ? R extends readonly unknown[]
+  ? HasDuplicate<Names> extends true
+    ? PipeTypeError<"outputs names an output twice: each name must be different">
+    : [R] extends [readonly unknown[]]
     ? number extends R["length"]
       ? PipeTypeError<`outputs names ${Show<Names["length"]>} values, but the stage returns an array of any length: return a tuple (\`[a, b] as const\`)`>
       : R["length"] extends Names["length"]
         ? unknown
         : PipeTypeError<`the stage returns ${Show<R["length"]>} values but outputs names ${Show<Names["length"]>}`>
     : PipeTypeError<"outputs names the elements of a tuple result, but the stage does not return a tuple">
-  : R extends object
-    ? R extends readonly unknown[]
+  : [R] extends [object]
+    ? [R] extends [readonly unknown[]]
       ? PipeTypeError<"a stage returns an object of named outputs; to return a tuple, name its elements with outputs: [...] as const">
       : unknown
     : PipeTypeError<`a stage returns an object of named outputs, but this one returns ${Show<R>}`>;
+
+type HasDuplicate<Names> = Names extends readonly [infer H, ...infer R] ? (H extends R[number] ? true : HasDuplicate<R>) : false;
