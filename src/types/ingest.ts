@@ -33,19 +33,7 @@ export type IngestBeforeArg<
   BK extends readonly string[],
   AK extends readonly string[],
   Allow extends string | true,
-> = [K] extends [never]
-  ? K
-  : Allow extends true
-    ? IsSingleLiteral<K> extends false
-      ? PipeTypeError<`ingestBefore(key): a memory key must be one string literal (one of the stored keys), so that it can be checked`>
-      : K extends keyof Mem
-        ? Assess<P, [...B, Lookup<Mem, K>], Prev, A, [...BK, K], AK, K> extends Wrong<infer M>
-          ? PipeTypeError<M>
-          : K
-        : // written out, not through an alias, so that TypeScript prints the keys and the message
-          | (keyof Mem & string)
-          | PipeTypeError<`memory key '${K}' was never stored in this pipeline (${StoredKeysText<Keys>}); add .store('${K}') right after the step whose value you want, earlier in this pipeline (a sub-pipeline's or a parent's memory is not visible here)`>
-    : CannotIngestArg<"Before", K, Exclude<Allow, true>>;
+> = IngestArg<"Before", K, Mem, Keys, P, Prev, [...B, Lookup<Mem, K>], A, [...BK, K], AK, Allow>;
 
 export type IngestAfterArg<
   K extends string,
@@ -58,19 +46,34 @@ export type IngestAfterArg<
   BK extends readonly string[],
   AK extends readonly string[],
   Allow extends string | true,
+> = IngestArg<"After", K, Mem, Keys, P, Prev, B, [...A, Lookup<Mem, K>], BK, [...AK, K], Allow>;
+
+/** Both sides' check, given the layout the ingest would make (`B2`, `A2` and their keys). */
+type IngestArg<
+  S extends "Before" | "After",
+  K extends string,
+  Mem,
+  Keys extends string,
+  P extends readonly unknown[],
+  Prev,
+  B2 extends readonly unknown[],
+  A2 extends readonly unknown[],
+  BK2 extends readonly string[],
+  AK2 extends readonly string[],
+  Allow extends string | true,
 > = [K] extends [never]
   ? K
   : Allow extends true
     ? IsSingleLiteral<K> extends false
-      ? PipeTypeError<`ingestAfter(key): a memory key must be one string literal (one of the stored keys), so that it can be checked`>
+      ? PipeTypeError<`ingest${S}(key): a memory key must be one string literal (one of the stored keys), so that it can be checked`>
       : K extends keyof Mem
-        ? Assess<P, B, Prev, [...A, Lookup<Mem, K>], BK, [...AK, K], K> extends Wrong<infer M>
+        ? Assess<P, B2, Prev, A2, BK2, AK2, K> extends Wrong<infer M>
           ? PipeTypeError<M>
           : K
         : // written out, not through an alias, so that TypeScript prints the keys and the message
           | (keyof Mem & string)
           | PipeTypeError<`memory key '${K}' was never stored in this pipeline (${StoredKeysText<Keys>}); add .store('${K}') right after the step whose value you want, earlier in this pipeline (a sub-pipeline's or a parent's memory is not visible here)`>
-    : CannotIngestArg<"After", K, Exclude<Allow, true>>;
+    : CannotIngestArg<S, K, Exclude<Allow, true>>;
 
 /** The step cannot ingest at all: none to ingest into, `allowIngest: false`, or already reported. */
 type CannotIngestArg<S extends string, K extends string, Allow extends string> = Allow extends Errored
