@@ -99,9 +99,7 @@ export type AfterIngestBefore<
   BK extends readonly string[],
   AK extends readonly string[],
   Allow extends string | true,
-> = Allow extends true
-  ? AfterVerdict<In, Cur, Mem, Keys, Mode, P, Prev, [...B, Lookup<Mem, K>], A, [...BK, K], AK, Assess<P, [...B, Lookup<Mem, K>], Prev, A, [...BK, K], AK, K>>
-  : Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, Allow>, never>;
+> = AfterIngest<K, In, Cur, Mem, Keys, Mode, P, Prev, [...B, Lookup<Mem, K>], A, [...BK, K], AK, Allow>;
 
 /** The builder after `.ingestAfter(key)`. */
 export type AfterIngestAfter<
@@ -118,9 +116,29 @@ export type AfterIngestAfter<
   BK extends readonly string[],
   AK extends readonly string[],
   Allow extends string | true,
+> = AfterIngest<K, In, Cur, Mem, Keys, Mode, P, Prev, B, [...A, Lookup<Mem, K>], BK, [...AK, K], Allow>;
+
+/**
+ * Both sides' next state, given the layout the ingest makes. A step that cannot ingest keeps its
+ * `Allow` (the ingest was reported, or the step was reported before), so the layout is not checked.
+ */
+type AfterIngest<
+  K extends string,
+  In,
+  Cur,
+  Mem,
+  Keys extends string,
+  Mode extends AsyncMode,
+  P extends readonly unknown[],
+  Prev,
+  B2 extends readonly unknown[],
+  A2 extends readonly unknown[],
+  BK2 extends readonly string[],
+  AK2 extends readonly string[],
+  Allow extends string | true,
 > = Allow extends true
-  ? AfterVerdict<In, Cur, Mem, Keys, Mode, P, Prev, B, [...A, Lookup<Mem, K>], BK, [...AK, K], Assess<P, B, Prev, [...A, Lookup<Mem, K>], BK, [...AK, K], K>>
-  : Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, Allow>, never>;
+  ? AfterVerdict<In, Cur, Mem, Keys, Mode, P, Prev, B2, A2, BK2, AK2, Assess<P, B2, Prev, A2, BK2, AK2, K>>
+  : Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B2, A2, BK2, AK2, Allow>, never>;
 
 // A wrong ingest was reported on its key: the step is marked so that later ingests are not flagged again.
 type AfterVerdict<
