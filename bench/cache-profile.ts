@@ -19,7 +19,7 @@ import { FileDigests, resolveFiles } from "../src/runtime/cache/file-digest.js";
 import { stageDirName } from "../src/runtime/cache/safe-name.js";
 import { DirectoryStore } from "../src/runtime/cache/store.js";
 import { checkRecord } from "../src/runtime/cache/store-files.js";
-import { codeFingerprint } from "../src/runtime/stage-cache.js";
+import { codeFingerprint } from "../src/runtime/code-fingerprint.js";
 
 function inputsFor(i: number): { params: Record<string, number>; label: string } {
   const params: Record<string, number> = {};

@@ -30,7 +30,7 @@ export { FileRef, ResolvedFile } from "./runtime/cache/types.js";
 export { UnrecordableValueError, CacheCorruptionError } from "./runtime/errors.js";
 export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage.js";
 export { lastRun, formatWhy, type WhyReport } from "./runtime/why.js";
-export type { StageEvent } from "./runtime/stage-cache.js";
+export { reasonText, type StageEvent, type Reason } from "./runtime/events.js";
 export { renderSvg, chartSpec, readRecords, plotFile, type ChartOptions } from "./runtime/plot.js";
 export { memlist, memfile, memfunc, memstdout, memweb, memwandb, LoggerError, toJsonLine } from "./dsl/loggers/index.js";
 export type { MemlistOptions, MemfileOptions, MemstdoutOptions, MemwebOptions, MemwebLogger, MemwebFlush, FlushReport } from "./dsl/loggers/index.js";

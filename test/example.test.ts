@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PipelineStepError } from "memopipe";
+import { PipelineStepError, reasonText } from "memopipe";
 import { defaultConfig, train } from "../examples/mnist-training.js";
 
 describe("examples/mnist-training", () => {
@@ -57,7 +57,7 @@ describe("examples/imaging-pipeline", () => {
       write(0.6);
       expect(await statuses("c")).toEqual({ load: "ran", denoise: "ran", mask: "ran", measure: "ran" });
       const reasons = (await lastRun(cacheDir, "load")).events[0]!.reasons;
-      expect(reasons).toEqual([`file \`${scan}\` changed`]);
+      expect(reasons.map(reasonText)).toEqual([`file \`${scan}\` changed`]);
     } finally {
       delete process.env.MEMOPIPE_RUN_ID;
     }

@@ -1,6 +1,5 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { createHash } from "node:crypto";
 import { cacheKey, digest } from "./cache/canonical.js";
 import { FileDigests, resolveFiles } from "./cache/file-digest.js";
 import { DirectoryStore } from "./cache/store.js";
@@ -8,8 +7,8 @@ import { isExactJson } from "./cache/codec.js";
 import { decodeFileRefs, encodeFileRefs, hasFileRefs } from "./cache/file-refs.js";
 import { ResolvedFile, type CodeRecord, type EntryRecord, type InputRecord } from "./cache/types.js";
 import { UnrecordableValueError } from "./errors.js";
-import { normalizeSource } from "./source-normalize.js";
-import { lookupGenerated } from "../codegen/generated.js";
+import { codeFingerprint, explainCode } from "./code-fingerprint.js";
+import type { Reason, StageEvent } from "./events.js";
 
 /** A cached stage's settings. */
 export interface CacheSettings {
@@ -17,18 +16,6 @@ export interface CacheSettings {
   readonly dir: string;
   /** Hash string inputs that name an existing file by content (memori's behaviour). */
   readonly hashStringPaths: boolean;
-}
-
-/** What happened to one stage run: a hit, or a re-run and why. Appended to `<dir>/events.jsonl`. */
-export interface StageEvent {
-  readonly run: string;
-  readonly time: string;
-  readonly stage: string;
-  readonly key: string;
-  readonly status: "hit" | "ran" | "ran-uncached";
-  /** Why it ran: "no record", "input `ref` changed", "file `sub-01.nii` changed", "code changed"… */
-  readonly reasons: readonly string[];
-  readonly seconds: number;
 }
 
 /**
@@ -54,61 +41,6 @@ function context(dir: string): CacheContext {
     contexts.set(abs, ctx);
   }
   return ctx;
-}
-
-let warnedFallback = false;
-let warnedStale = false;
-/**
- * The code fingerprint. `memopipe fingerprint` generates one per stage (covering the helpers it
- * calls) into `memopipe.fingerprints.json`, read from the working directory or from
- * `$MEMOPIPE_FINGERPRINTS` (see codegen/generated.ts). It is used while every source file it was
- * computed from is unchanged (SHA-256 of the files listed with it, hashed once per process). When
- * it is stale (or the file lacks the stage), one warning names the changed files and says to run
- * `memopipe fingerprint`; without the file, a warning says once that helpers are not covered. In
- * both cases the function's own source is hashed instead, with comments and formatting removed.
- */
-export function codeFingerprint(name: string, fn: Function): CodeRecord {
-  // Once per (function, stage name) in a process: the answer cannot change while it runs (the
-  // generated file's freshness is checked once per process too).
-  let byName = fingerprints.get(fn);
-  if (!byName) fingerprints.set(fn, (byName = new Map()));
-  const known = byName.get(name);
-  if (known) return known;
-  const computed = computeFingerprint(name, fn);
-  byName.set(name, computed);
-  return computed;
-}
-const fingerprints = new WeakMap<Function, Map<string, CodeRecord>>();
-
-function computeFingerprint(name: string, fn: Function): CodeRecord {
-  const generated = lookupGenerated(name);
-  if (generated.status === "fresh") {
-    return { fingerprint: generated.stage.fingerprint, source: "codegen", parts: generated.stage.parts };
-  }
-  if (generated.status !== "absent") {
-    if (!warnedStale) {
-      warnedStale = true;
-      warnedFallback = true;
-      const why =
-        generated.status === "stale"
-          ? `${generated.file} is stale (${generated.changed.join(", ")} changed since it was generated)`
-          : generated.status === "unlisted"
-            ? `${generated.file} has no stage '${name}'`
-            : `${generated.file} cannot be used (${generated.reason})`;
-      process.emitWarning(
-        `stage '${name}': ${why}: run memopipe fingerprint. Until then, code fingerprints fall back to each stage function's own source`,
-        { code: "MEMOPIPE_FINGERPRINT_STALE" },
-      );
-    }
-  } else if (!warnedFallback) {
-    warnedFallback = true;
-    process.emitWarning(
-      `stage '${name}': code fingerprints fall back to each stage function's own source; changes in the helpers it calls are not detected`,
-      { code: "MEMOPIPE_FINGERPRINT_FALLBACK" },
-    );
-  }
-  const normalized = normalizeSource(Function.prototype.toString.call(fn));
-  return { fingerprint: createHash("sha256").update(normalized).digest("hex"), source: "function-source" };
 }
 
 /**
@@ -139,17 +71,17 @@ export async function runCached(
         const outputs = read.record.outputFiles?.length ? decodeFileRefs(read.outputs) : read.outputs;
         return outputs as Record<string, unknown>;
       }
-      return runAndRecord([...damaged]);
+      return runAndRecord(damaged);
     }
-    const reasons = read.status === "corrupt" ? [`the record was damaged (${read.reason}); recomputed`] : await explain(ctx, name, manifest, code);
+    const reasons: Reason[] = read.status === "corrupt" ? [{ kind: "damaged", detail: read.reason }] : await explain(ctx, name, manifest, code);
     return runAndRecord(reasons);
   })();
 
-  async function runAndRecord(reasons: string[]): Promise<Record<string, unknown>> {
+  async function runAndRecord(reasons: Reason[]): Promise<Record<string, unknown>> {
     const outputs = await call(inputs);
     const after = await inputManifest(name, inputs, ctx, settings);
     if (JSON.stringify(digestsOf(after)) !== JSON.stringify(digestsOf(manifest))) {
-      await record(ctx, { stage: name, key, status: "ran-uncached", reasons: [...reasons, "an input file changed while the stage ran: not recorded"], started });
+      await record(ctx, { stage: name, key, status: "ran-uncached", reasons: [...reasons, { kind: "unrecorded" }], started });
       return outputs;
     }
     const resolved = await resolveFiles(outputs, ctx.digests, { hashStringPaths: settings.hashStringPaths });
@@ -213,57 +145,52 @@ function isSmallJson(value: unknown): boolean {
   return JSON.stringify(value).length <= 4096;
 }
 
-async function changedOutputFiles(record: EntryRecord, digests: FileDigests): Promise<string[]> {
-  const changed: string[] = [];
+async function changedOutputFiles(record: EntryRecord, digests: FileDigests): Promise<Reason[]> {
+  const changed: Reason[] = [];
   for (const f of record.outputFiles ?? []) {
     if (!(await digests.verify(new ResolvedFile(f.path, f.sha256, f.size)))) {
-      changed.push(`output file \`${f.path}\` changed or is missing`);
+      changed.push({ kind: "output-file", name: f.path, before: f.sha256 });
     }
   }
   return changed;
 }
 
 /** Compares a miss with the stage's latest entry and says what changed. */
-async function explain(ctx: CacheContext, stage: string, manifest: Record<string, InputRecord>, code: CodeRecord): Promise<string[]> {
+async function explain(ctx: CacheContext, stage: string, manifest: Record<string, InputRecord>, code: CodeRecord): Promise<Reason[]> {
   const latest = await ctx.store.latest(stage);
-  if (!latest) return ["no record"];
-  const reasons: string[] = [];
-  if (latest.code.fingerprint !== code.fingerprint) {
-    if (latest.code.source !== code.source) {
-      // The parts of two kinds of fingerprint are not comparable: name the switch instead.
-      const how = (s: CodeRecord["source"]) => (s === "codegen" ? "memopipe fingerprint" : "the stage function's own source (no fresh memopipe fingerprint)");
-      reasons.push(`code changed or its fingerprint changed kind: now from ${how(code.source)}, before from ${how(latest.code.source)}`);
-    } else {
-      const parts = Object.keys({ ...latest.code.parts, ...code.parts }).filter((p) => latest.code.parts?.[p] !== code.parts?.[p]);
-      reasons.push(parts.length > 0 ? parts.map((p) => `${p} changed`).join(", ") : "code changed");
-    }
-  }
+  if (!latest) return [{ kind: "no-record" }];
+  const reasons: Reason[] = explainCode(latest.code, code);
   for (const name of new Set([...Object.keys(latest.inputs), ...Object.keys(manifest)])) {
     const before = latest.inputs[name];
     const now = manifest[name];
-    if (!before) reasons.push(`input \`${name}\` added`);
-    else if (!now) reasons.push(`input \`${name}\` removed`);
+    if (!before) reasons.push({ kind: "input-added", name, after: now!.digest });
+    else if (!now) reasons.push({ kind: "input-removed", name, before: before.digest });
     else if (before.digest !== now.digest) {
       const beforeFiles = new Map((before.files ?? []).map((f) => [f.path, f.sha256]));
       const changedFiles = (now.files ?? []).filter((f) => beforeFiles.has(f.path) && beforeFiles.get(f.path) !== f.sha256);
-      reasons.push(...(changedFiles.length > 0 ? changedFiles.map((f) => `file \`${f.path}\` changed`) : [`input \`${name}\` changed`]));
+      if (changedFiles.length > 0) reasons.push(...changedFiles.map((f): Reason => ({ kind: "file", name: f.path, before: beforeFiles.get(f.path)!, after: f.sha256 })));
+      else reasons.push({ kind: "input", name, before: before.digest, after: now.digest });
     }
   }
-  return reasons.length > 0 ? reasons : ["no record for these inputs"];
+  return reasons.length > 0 ? reasons : [{ kind: "new-inputs" }];
 }
 
 async function record(
   ctx: CacheContext,
-  e: { stage: string; key: string; status: StageEvent["status"]; reasons: string[]; started: number },
+  e: { stage: string; key: string; status: StageEvent["status"]; reasons: Reason[]; started: number },
 ): Promise<void> {
+  const end = Date.now();
   const event: StageEvent = {
+    v: 2,
     run: process.env.MEMOPIPE_RUN_ID ?? RUN_ID,
-    time: new Date().toISOString(),
+    time: new Date(end).toISOString(),
     stage: e.stage,
     key: e.key,
     status: e.status,
     reasons: e.reasons,
-    seconds: (Date.now() - e.started) / 1000,
+    seconds: (end - e.started) / 1000,
+    start: e.started,
+    end,
   };
   // One synchronous append per line (O_APPEND: concurrent writers never interleave within a line).
   // Synchronous because on a hit the thread-pool round trip of an async append cost more than the

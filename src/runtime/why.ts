@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { StageEvent } from "./stage-cache.js";
+import { readEvent, reasonText, type StageEvent } from "./events.js";
 
 /**
  * The report behind `memopipe why`: what each cached stage did in the last run (the events of the
@@ -28,11 +28,8 @@ export async function lastRun(dir: string, stage?: string): Promise<WhyReport> {
   const events: StageEvent[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;
-    try {
-      events.push(JSON.parse(line) as StageEvent);
-    } catch {
-      // a torn last line
-    }
+    const event = readEvent(line); // undefined for a torn last line
+    if (event) events.push(event);
   }
   const run = events.at(-1)?.run;
   return { run, events: events.filter((e) => e.run === run && (stage === undefined || e.stage === stage)) };
@@ -48,8 +45,8 @@ export function formatWhy(report: WhyReport): string[] {
   if (!report.run) return ["no cached stage has run in this cache directory yet"];
   return report.events.map((e) => {
     const what =
-      e.status === "hit" ? "hit      " : e.status === "ran-uncached" ? "uncached " : e.reasons[0] === "no record" ? "ran      " : "re-ran   ";
-    const why = e.reasons.length > 0 ? `: ${e.reasons.join("; ")}` : "";
+      e.status === "hit" ? "hit      " : e.status === "ran-uncached" ? "uncached " : e.reasons[0]?.kind === "no-record" ? "ran      " : "re-ran   ";
+    const why = e.reasons.length > 0 ? `: ${e.reasons.map(reasonText).join("; ")}` : "";
     return `${what}${e.stage}${why} (${e.seconds.toFixed(3)} s)`;
   });
 }

@@ -1,0 +1,156 @@
+/**
+ * The event record: one line of `<cache dir>/events.jsonl` per cached stage run (a hit, a re-run
+ * and why, a failure). Every view of a run (`memopipe why`, `--json`, the graph colours, the HTML
+ * report) is rendered from these lines: one source, many faces (Turborepo's run summaries).
+ *
+ * ## Versions
+ * Format 2 (this file) carries `v: 2`, structured reasons (`Reason`) and timings; format 1 lines
+ * (no `v`, reasons as plain strings) are still read: `readEvent` turns them into format 2 with
+ * reasons of kind `other`.
+ */
+
+/**
+ * Why a stage ran. `kind` says what changed; `name` which input, file, helper or dependency;
+ * `before` / `after` the old and new digest (or version), where known.
+ *
+ * - `no-record`: the stage has never been recorded in this cache;
+ * - `new-inputs`: recorded before, but never with these inputs (nothing differs from the latest entry that can be named);
+ * - `input`, `input-added`, `input-removed`: a named input's value;
+ * - `file`: the contents of a file an input names;
+ * - `code`: the stage's own function; `helper`: project code it uses (`name` is the helper's label);
+ *   `dependency`: an installed package it imports (`before` / `after`: versions);
+ * - `output-file`: a file the recorded outputs name was deleted or edited;
+ * - `damaged`: the entry failed verification (`detail` says how) and was recomputed;
+ * - `unreadable`: the entry could not be read (a permission error, `detail` says which);
+ * - `unrecorded`: an input file changed while the stage ran, so the result was not recorded;
+ * - `other`: anything else (`detail`), e.g. a format-1 event's text.
+ *
+ * @example
+ * const r: Reason = { kind: "file", name: "data/sub-01.nii", before: "3a…", after: "9c…" };
+ * reasonText(r); // "file `data/sub-01.nii` changed"
+ */
+export interface Reason {
+  readonly kind:
+    | "no-record"
+    | "new-inputs"
+    | "input"
+    | "input-added"
+    | "input-removed"
+    | "file"
+    | "code"
+    | "helper"
+    | "dependency"
+    | "output-file"
+    | "damaged"
+    | "unreadable"
+    | "unrecorded"
+    | "other";
+  readonly name?: string;
+  readonly before?: string;
+  readonly after?: string;
+  readonly detail?: string;
+}
+
+/**
+ * One reason as a short sentence, as `memopipe why` prints it.
+ *
+ * @example
+ * reasonText({ kind: "input", name: "ref" }); // "input `ref` changed"
+ * reasonText({ kind: "dependency", name: "lodash", before: "4.17.20", after: "4.17.21" }); // "dependency `lodash` changed (4.17.20 → 4.17.21)"
+ */
+export function reasonText(r: Reason): string {
+  const versions = r.before !== undefined && r.after !== undefined && r.kind === "dependency" ? ` (${r.before} → ${r.after})` : "";
+  switch (r.kind) {
+    case "no-record":
+      return "no record";
+    case "new-inputs":
+      return "no record for these inputs";
+    case "input":
+      return `input \`${r.name}\` changed`;
+    case "input-added":
+      return `input \`${r.name}\` added`;
+    case "input-removed":
+      return `input \`${r.name}\` removed`;
+    case "file":
+      return `file \`${r.name}\` changed`;
+    case "code":
+      return r.detail ?? (r.name ? `${r.name} changed` : "code changed");
+    case "helper":
+      return `${r.name} changed`;
+    case "dependency":
+      return `dependency \`${r.name}\` changed${versions}`;
+    case "output-file":
+      return `output file \`${r.name}\` changed or is missing`;
+    case "damaged":
+      return `the record was damaged (${r.detail ?? "verification failed"}); recomputed`;
+    case "unreadable":
+      return `the record could not be read (${r.detail ?? "permission denied"})`;
+    case "unrecorded":
+      return r.detail ?? "an input file changed while the stage ran: not recorded";
+    case "other":
+      return r.detail ?? r.name ?? "other";
+  }
+}
+
+/**
+ * What happened to one cached stage run. Appended to `<cache dir>/events.jsonl`, one JSON line each.
+ *
+ * @example
+ * const e: StageEvent = {
+ *   v: 2, run: "2026-12-02T10:00:00.000Z#4242", stage: "register", key: "9f…", status: "ran",
+ *   reasons: [{ kind: "input", name: "ref" }], time: "2026-12-02T10:00:01.250Z",
+ *   start: 1764669601000, end: 1764669601250, seconds: 0.25,
+ * };
+ */
+export interface StageEvent {
+  /** Format version of this line (absent in format-1 lines). */
+  readonly v?: 2;
+  /** The run (one process, or `$MEMOPIPE_RUN_ID`): `memopipe why` shows the last run's events. */
+  readonly run: string;
+  /** ISO time the stage finished. */
+  readonly time: string;
+  readonly stage: string;
+  readonly key: string;
+  /** `hit`: recorded outputs returned; `ran`: computed (and recorded unless a warning says otherwise); `ran-uncached`: computed, deliberately not recorded (see reasons). */
+  readonly status: "hit" | "ran" | "ran-uncached";
+  readonly reasons: readonly Reason[];
+  /** Wall time of the whole cached call, in seconds. */
+  readonly seconds: number;
+  /** Start and end of the call, ms since the epoch (format 2). */
+  readonly start?: number;
+  readonly end?: number;
+  /** The key of the entry this run was compared with to explain a miss (the stage's latest), if any. */
+  readonly previousKey?: string;
+  /** Bytes of the recorded outputs (written on a miss, read on a hit). */
+  readonly outputBytes?: number;
+  /** Who ran it: `host:pid` (or a worker's id). */
+  readonly worker?: string;
+  /** The DAG run this stage belonged to, and the stages it waited for (set by `dag().run`). */
+  readonly graph?: string;
+  readonly predecessors?: readonly string[];
+  /** What went wrong around the run without losing its value: "could not record: ENOSPC …". */
+  readonly warnings?: readonly string[];
+}
+
+/**
+ * A parsed `events.jsonl` line in format 2, or `undefined` when the line is not an event (a line
+ * torn by a crash, garbage). Format-1 lines (plain-string reasons) are converted.
+ *
+ * @example
+ * readEvent('{"run":"r","time":"t","stage":"s","key":"k","status":"ran","reasons":["no record"],"seconds":0.1}');
+ * // { run: "r", …, reasons: [{ kind: "no-record" }] }
+ */
+export function readEvent(line: string): StageEvent | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (parsed === null || typeof parsed !== "object") return undefined;
+  const e = parsed as Record<string, unknown>;
+  if (typeof e.run !== "string" || typeof e.stage !== "string" || typeof e.status !== "string" || !Array.isArray(e.reasons)) return undefined;
+  if (e.v === 2) return e as unknown as StageEvent;
+  const reasons = (e.reasons as unknown[]).map((r): Reason => (r === "no record" ? { kind: "no-record" } : { kind: "other", detail: String(r) }));
+  return { ...(e as unknown as StageEvent), reasons };
+}
