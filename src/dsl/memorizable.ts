@@ -1,4 +1,5 @@
 import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
+import { PipelineDefinitionError } from "../runtime/errors.js";
 import type { NotIngestableParams } from "../types/builder-state.js";
 
 /** The original function behind a `memorizable` wrapper. */
@@ -40,7 +41,7 @@ export function memorizable<F extends (...args: never[]) => unknown, A extends b
   f: F,
   options?: MemorizableOptions<A>,
 ): Memorizable<F, A> {
-  if (typeof f !== "function") throw new TypeError(`memorizable(f) needs a function, got ${typeof f}`);
+  if (typeof f !== "function") throw new PipelineDefinitionError(`memorizable(f) needs a function, got ${typeof f}`);
   const original = unwrapMemorizable(f as unknown as (...args: unknown[]) => unknown);
   const marked = function (this: unknown, ...args: unknown[]) {
     return original.apply(this, args);

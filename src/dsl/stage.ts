@@ -11,7 +11,9 @@ import { normalizeSource } from "../runtime/source-normalize.js";
  * @example
  * await stage("s", (() => 42) as any).run({}); // throws StageOutputError
  */
-export class StageOutputError extends MemopipeError {}
+export class StageOutputError extends MemopipeError {
+  static override readonly code = "MEMOPIPE_STAGE_OUTPUT";
+}
 
 /** What the runtime knows of a stage. */
 export interface StageSpec {

@@ -12,7 +12,9 @@ import { MemopipeError } from "../../runtime/errors.js";
  * @example
  * memlist({ data: [] })(((n: number) => ({ n })) as any)(3); // throws LoggerError: takes one object of named arguments
  */
-export class LoggerError extends MemopipeError {}
+export class LoggerError extends MemopipeError {
+  static override readonly code = "MEMOPIPE_LOGGER";
+}
 
 /**
  * A record: the named arguments of a call merged with its result.

@@ -3,6 +3,7 @@
  * unseeded `random`, so a sweep's order could not be reproduced; here every draw comes from a
  * generator made from an explicit seed (or from a random seed when none is given).
  */
+import { MemopipeError } from "../../runtime/errors.js";
 
 /**
  * mulberry32: a 32-bit generator (Tommy Ettinger's), fast and good enough for shuffling and
@@ -61,10 +62,10 @@ export function shuffleInPlace<T>(items: T[], next: () => number): T[] {
  * @example
  * checkSeed(42, "grid");        // 42
  * checkSeed(undefined, "grid"); // undefined
- * checkSeed(1.5, "grid");       // throws TypeError: grid: seed must be an integer, got 1.5
+ * checkSeed(1.5, "grid");       // throws MemopipeError: grid: seed must be an integer, got 1.5
  */
 export function checkSeed(seed: unknown, where: string): number | undefined {
   if (seed === undefined) return undefined;
-  if (typeof seed !== "number" || !Number.isInteger(seed)) throw new TypeError(`${where}: seed must be an integer, got ${String(seed)}`);
+  if (typeof seed !== "number" || !Number.isInteger(seed)) throw new MemopipeError(`${where}: seed must be an integer, got ${String(seed)}`);
   return seed;
 }
