@@ -18,7 +18,7 @@ const builds = { esm, cjs } as const;
 type ErrorClass = (abstract new (...args: never[]) => Error) & { code?: unknown };
 /** Every exported class that makes Errors, by export name. */
 function errorClasses(api: Api): [string, ErrorClass][] {
-  return Object.entries(api).filter(
+  return (Object.entries(api) as [string, unknown][]).filter(
     (e): e is [string, ErrorClass] => typeof e[1] === "function" && (e[1] as { prototype?: unknown }).prototype instanceof Error,
   );
 }

@@ -11,7 +11,7 @@ import { runStage, specOf } from "./stage.js";
  * try { await g.run(inputs); } catch (e) { if (e instanceof StageRunError) console.error(e.stage, e.cause); }
  */
 export class StageRunError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_STAGE_FAILED";
+  static override readonly code: string = "MEMOPIPE_STAGE_FAILED";
   constructor(
     readonly stage: string,
     cause: unknown,

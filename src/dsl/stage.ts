@@ -12,7 +12,7 @@ import { normalizeSource } from "../runtime/source-normalize.js";
  * await stage("s", (() => 42) as any).run({}); // throws StageOutputError
  */
 export class StageOutputError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_STAGE_OUTPUT";
+  static override readonly code: string = "MEMOPIPE_STAGE_OUTPUT";
 }
 
 /** What the runtime knows of a stage. */

@@ -8,7 +8,7 @@
  * One line for its code, and nothing else:
  * ```ts
  * export class QueueClosedError extends MemopipeError {
- *   static override readonly code = "MEMOPIPE_QUEUE_CLOSED";
+ *   static override readonly code: string = "MEMOPIPE_QUEUE_CLOSED";
  * }
  * ```
  * then add a row to the errors table in the README. A code is never reused or renamed once released.
@@ -86,7 +86,7 @@ export class MemopipeError extends Error {
  * pipe().step(42 as any); // throws PipelineDefinitionError: step 1 must be a function, got number
  */
 export class PipelineDefinitionError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_PIPELINE_DEFINITION";
+  static override readonly code: string = "MEMOPIPE_PIPELINE_DEFINITION";
 }
 
 /**
@@ -96,7 +96,7 @@ export class PipelineDefinitionError extends MemopipeError {
  * pipe<number>().step((x) => x).ingestAfter("nope" as any); // throws UnknownMemoryKeyError
  */
 export class UnknownMemoryKeyError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_UNKNOWN_KEY";
+  static override readonly code: string = "MEMOPIPE_UNKNOWN_KEY";
   constructor(
     /** The key that was asked for. */
     readonly key: string,
@@ -118,7 +118,7 @@ export class UnknownMemoryKeyError extends MemopipeError {
  * pipe<number>().store("x").store("x" as any); // throws DuplicateMemoryKeyError
  */
 export class DuplicateMemoryKeyError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_DUPLICATE_KEY";
+  static override readonly code: string = "MEMOPIPE_DUPLICATE_KEY";
   constructor(readonly key: string) {
     super(`memory key '${key}' is already stored in this pipeline: a key is stored once per pipeline, so pick another name`);
   }
@@ -132,7 +132,7 @@ export class DuplicateMemoryKeyError extends MemopipeError {
  * pipe<number>().store("k").step(memorizable((x: number) => x, { allowIngest: false })).ingestAfter("k" as any);
  */
 export class IngestNotAllowedError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_INGEST_NOT_ALLOWED";
+  static override readonly code: string = "MEMOPIPE_INGEST_NOT_ALLOWED";
   constructor(
     readonly key: string,
     readonly step: string,
@@ -152,7 +152,7 @@ export class IngestNotAllowedError extends MemopipeError {
  * merge((a: number, b: number) => a + b)(5 as any); // throws NotATupleError
  */
 export class NotATupleError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_NOT_A_TUPLE";
+  static override readonly code: string = "MEMOPIPE_NOT_A_TUPLE";
   constructor(
     readonly operation: string,
     readonly value: unknown,
@@ -169,7 +169,7 @@ export class NotATupleError extends MemopipeError {
  * try { await run(input); } catch (e) { if (e instanceof PipelineStepError) console.log(e.step, e.cause); }
  */
 export class PipelineStepError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_STEP_FAILED";
+  static override readonly code: string = "MEMOPIPE_STEP_FAILED";
   constructor(
     readonly step: number,
     readonly stepName: string,
@@ -196,7 +196,7 @@ function describe(error: unknown): string {
  * await stage("s", ({ f }: { f: () => void }) => ({}), { cache: true }).run({ f: () => {} } as any); // throws UnrecordableValueError
  */
 export class UnrecordableValueError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_UNRECORDABLE_VALUE";
+  static override readonly code: string = "MEMOPIPE_UNRECORDABLE_VALUE";
   constructor(
     /** Where the value is, e.g. `inputs.options.callback`. */
     readonly path: string,
@@ -211,5 +211,5 @@ export class UnrecordableValueError extends MemopipeError {
 
 /** A cache entry failed verification (truncated or edited record, outputs whose digest changed). */
 export class CacheCorruptionError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_CACHE_CORRUPT";
+  static override readonly code: string = "MEMOPIPE_CACHE_CORRUPT";
 }

@@ -13,7 +13,7 @@ import { MemopipeError } from "../../runtime/errors.js";
  * memlist({ data: [] })(((n: number) => ({ n })) as any)(3); // throws LoggerError: takes one object of named arguments
  */
 export class LoggerError extends MemopipeError {
-  static override readonly code = "MEMOPIPE_LOGGER";
+  static override readonly code: string = "MEMOPIPE_LOGGER";
 }
 
 /**
