@@ -24,7 +24,7 @@ import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import type { LoggerOf } from "../../types/logger.js";
-import { postWithRetry, retryPolicy, type RetryPolicy } from "./http.js";
+import { postWithRetry, retryPolicy, type RetryPolicy } from "../../runtime/transport/http.js";
 import { LoggerError, toJsonLine, wrapLogged, type AnyRecord } from "./record.js";
 
 /**

@@ -5,9 +5,10 @@
  */
 import path from "node:path";
 import type { LoggerOf } from "../../types/logger.js";
-import { postWithRetry, retryPolicy, type RetryPolicy } from "./http.js";
+import { postWithRetry, retryPolicy, type RetryPolicy } from "../../runtime/transport/http.js";
 import { LoggerError, toJsonLine, wrapLogged } from "./record.js";
-import { Spool } from "./spool.js";
+import { onShutdown } from "../../runtime/shutdown.js";
+import { Spool } from "../../runtime/transport/spool.js";
 
 /**
  * Options of `memweb`.
@@ -120,7 +121,7 @@ class Channel {
     return { delivered, spooled: this.spool.records().length };
   }
 
-  /** At process exit: records not delivered yet go to the spool (synchronously). */
+  /** When the process ends: records not delivered yet go to the spool (synchronously; again at exit if more came). */
   spoolUndelivered(): void {
     const items = [...(this.inflight ? [this.inflight] : []), ...this.queue.splice(0)];
     this.inflight = undefined;
@@ -199,7 +200,7 @@ class Channel {
 }
 
 const channels = new Map<string, Channel>();
-let exitHookInstalled = false;
+let shutdownHook: (() => void) | undefined;
 
 function channelFor(options: MemwebOptions): Channel {
   const spoolPath = path.resolve(options.spoolPath ?? path.join(".memopipe", "memweb-spool.jsonl"));
@@ -221,18 +222,18 @@ function channelFor(options: MemwebOptions): Channel {
     options.headers ?? {},
   );
   channels.set(key, channel);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once("exit", () => {
-      for (const c of channels.values()) {
-        try {
-          c.spoolUndelivered();
-        } catch {
-          // nothing more can be done at exit
-        }
+  // Records not delivered yet go to the spool when the process ends: at exit, and also on Ctrl-C or
+  // SIGTERM, which run no exit handler (runtime/shutdown.ts). Kept for the process's life: a
+  // sync function's record is sent in the background, so one may be waiting at any time.
+  shutdownHook ??= onShutdown(() => {
+    for (const c of channels.values()) {
+      try {
+        c.spoolUndelivered();
+      } catch {
+        // nothing more can be done at exit
       }
-    });
-  }
+    }
+  });
   return channel;
 }
 

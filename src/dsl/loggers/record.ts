@@ -156,11 +156,3 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
       return value;
   }
 }
-
-/**
- * Waits `ms` milliseconds.
- *
- * @example
- * await sleep(100);
- */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

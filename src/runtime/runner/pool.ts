@@ -4,6 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { MemopipeError } from "../errors.js";
+import { onShutdown, shuttingDown } from "../shutdown.js";
 import type { WorkerReply, WorkerRequest } from "./worker.js";
 
 /**
@@ -102,9 +103,15 @@ export function createPool(options: { threads: number; execArgv?: readonly strin
     idleTimeout: Infinity,
     ...(execArgv ? { execArgv } : {}),
   });
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= piscina.close({ force: true }));
+  // Ctrl-C or SIGTERM closes the workers before the process dies (runtime/shutdown.ts).
+  const offShutdown = onShutdown(close);
   return {
     threads: options.threads,
-    run: (request) => piscina.run(request),
-    close: () => piscina.close({ force: true }),
+    // A point cut short by that close never settles: the sweep must not go on with error records
+    // (and the program act on them) in the moments before the process dies.
+    run: (request) => piscina.run(request).catch((e: unknown) => (shuttingDown() ? new Promise<never>(() => {}) : Promise.reject(e))),
+    close: () => (offShutdown(), close()),
   };
 }

@@ -1,4 +1,4 @@
-import cliProgress from "cli-progress";
+import { onShutdown } from "../shutdown.js";
 
 /**
  * Where progress is written: `process.stderr` by default, or any object with `write`.
@@ -11,6 +11,8 @@ export interface ProgressStream {
   write(chunk: string): unknown;
   /** A terminal gets a redrawn bar; anything else gets plain lines. */
   readonly isTTY?: boolean | undefined;
+  /** The terminal's width; the bar fits in it (default 80). */
+  readonly columns?: number | undefined;
 }
 
 /**
@@ -78,31 +80,103 @@ export function progressReporter(option: boolean | ProgressOptions | undefined, 
   const stream: ProgressStream = options.stream ?? process.stderr;
   const mode = options.mode ?? "auto";
   const useBar = mode === "bar" || (mode === "auto" && stream.isTTY === true);
-  return useBar ? barReporter(stream, total, options.label) : lineReporter(stream, total, options, now);
+  return useBar ? barReporter(stream, total, options.label, now) : lineReporter(stream, total, options, now);
 }
 
-function barReporter(stream: ProgressStream, total: number, label: string | undefined): ProgressReporter {
-  const bar = new cliProgress.SingleBar({
-    stream: stream as NodeJS.WritableStream,
-    format: `${label ? `${label} ` : ""}[{bar}] {percentage}% | {value}/{total} points{failedText} | ETA {eta_formatted} | {duration_formatted}`,
-    hideCursor: true,
-    etaBuffer: 50,
-    // redraw now and then even without a finished point, so the elapsed time moves
-    etaAsynchronousUpdate: true,
-    noTTYOutput: true,
-  });
-  bar.start(total, 0, { failedText: "" });
+/**
+ * The bar on a terminal, redrawn in place on one line (`\r`, then the line, then "erase to the end
+ * of the line"), never wider than the terminal minus one column, so it never wraps (a wrapped line
+ * cannot be redrawn in place) and needs no "wrapping off" mode. The cursor is hidden while the bar
+ * draws; the terminal gets it back when the run ends, and also on Ctrl-C or SIGTERM (a shutdown
+ * cleanup: ../shutdown.ts). Redraws at most every 100 ms, and once a second without a finished point
+ * so that the elapsed time moves.
+ *
+ * Hand-written rather than cli-progress: that bar cuts its line at the terminal's width, so a
+ * narrow terminal lost the count and the ETA first; here the parts go in order of importance
+ * (see {@link barLine}), and the module loads nothing.
+ */
+function barReporter(stream: ProgressStream, total: number, label: string | undefined, now: () => number): ProgressReporter {
+  const started = now();
+  let state = { done: 0, failed: 0 };
   let stopped = false;
+  let lastDraw = -Infinity;
+  const columns = () => (typeof stream.columns === "number" && stream.columns > 0 ? stream.columns : 80);
+  const draw = () => {
+    const t = now();
+    lastDraw = t;
+    const elapsed = (t - started) / 1000;
+    const eta = state.done > 0 ? (elapsed / state.done) * (total - state.done) : undefined;
+    stream.write(`\r${barLine({ label, total, ...state, eta, elapsed }, columns() - 1)}${ERASE_LINE_END}`);
+  };
+  const finish = () => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(timer);
+    offShutdown();
+    draw();
+    stream.write(`\n${SHOW_CURSOR}`);
+  };
+  stream.write(HIDE_CURSOR);
+  // Whatever ends the process (Ctrl-C, kill, exit) gives the terminal its cursor back on a fresh line.
+  const offShutdown = onShutdown(finish);
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  draw();
   return {
     update(done, failed) {
-      if (!stopped) bar.update(done, { failedText: failed ? `, ${failed} failed` : "" });
-    },
-    stop() {
       if (stopped) return;
-      stopped = true;
-      bar.stop();
+      state = { done, failed };
+      if (done >= total || now() - lastDraw >= 100) draw();
     },
+    stop: finish,
   };
+}
+
+const HIDE_CURSOR = "\x1b[?25l";
+const SHOW_CURSOR = "\x1b[?25h";
+const ERASE_LINE_END = "\x1b[K";
+
+/**
+ * One state of the bar, fitted to `width` columns. In full:
+ * `label [██████░░░░░░] 42% | 42/100 points, 3 failed | ETA 12s | 4.1s`.
+ * When it does not fit, the bar shrinks (to 10 cells), then the parts go, least useful first: the
+ * elapsed time, the bar, the percentage, the label, the ETA; the count stays (cut only below ~15
+ * columns).
+ *
+ * @example
+ * barLine({ total: 100, done: 42, failed: 0, eta: 12, elapsed: 4.1 }, 49);
+ * // "[████░░░░░░] 42% | 42/100 points | ETA 12s | 4.1s"
+ */
+export function barLine(
+  s: { label?: string | undefined; total: number; done: number; failed: number; eta: number | undefined; elapsed: number },
+  width: number,
+): string {
+  const fraction = s.total > 0 ? Math.min(1, s.done / s.total) : 1;
+  const parts = {
+    label: s.label ?? "",
+    pct: `${Math.floor(fraction * 100)}%`,
+    count: `${s.done}/${s.total} points${s.failed ? `, ${s.failed} failed` : ""}`,
+    eta: s.done >= s.total ? "done" : `ETA ${s.eta === undefined ? "?" : formatDuration(s.eta)}`,
+    elapsed: formatDuration(s.elapsed, true),
+  };
+  const show = { label: parts.label !== "", bar: true, pct: true, eta: true, elapsed: true };
+  const layout = (cells: number) => {
+    const head = [show.label ? parts.label : "", show.bar ? `[${"█".repeat(Math.round(fraction * cells))}${"░".repeat(cells - Math.round(fraction * cells))}]` : "", show.pct ? parts.pct : ""]
+      .filter((p) => p !== "")
+      .join(" ");
+    return [head, parts.count, show.eta ? parts.eta : "", show.elapsed ? parts.elapsed : ""].filter((p) => p !== "").join(" | ");
+  };
+  for (const drop of [undefined, "elapsed", "bar", "pct", "label", "eta"] as const) {
+    if (drop) show[drop] = false;
+    if (show.bar) {
+      const spare = width - layout(0).length;
+      if (spare >= 10) return layout(Math.min(40, spare));
+      continue;
+    }
+    const line = layout(0);
+    if (line.length <= width) return line;
+  }
+  return parts.count.slice(0, Math.max(0, width));
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import http from "node:http";
 import https from "node:https";
-import { sleep } from "./record.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * How hard to try before giving up on one request.

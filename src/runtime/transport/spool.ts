@@ -12,7 +12,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { threadId } from "node:worker_threads";
-import { sleep } from "./record.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /**
  * The outcome of resending a spool.
