@@ -1,6 +1,7 @@
 import type { TaskAddress, WorkerTask } from "../../types/sweep.js";
 import { MemopipeError } from "../../runtime/errors.js";
 import { isTaskAddress, moduleHref } from "../../runtime/runner/address.js";
+import { typeScriptTwin } from "../../runtime/runner/source-module.js";
 
 /**
  * A task addressed by module and export name (SPEC "Runners"): the code that computes one point,
@@ -24,5 +25,5 @@ export function task<F extends (point: never) => unknown = (point: object) => un
 ): WorkerTask<Parameters<F>[0], Awaited<ReturnType<F>>> {
   if (!isTaskAddress(address)) throw new MemopipeError("task({ module, export }): give the module's URL and the name of the function it exports");
   if (address.export.length === 0) throw new MemopipeError("task({ module, export }): the export name must be a non-empty string");
-  return Object.freeze({ module: moduleHref(address.module), export: address.export });
+  return Object.freeze({ module: typeScriptTwin(moduleHref(address.module)), export: address.export });
 }
