@@ -2,7 +2,7 @@
  * Helper of bench/cache.ts: the memopipe side of the cache hit/miss benchmark, run in its own
  * process (spawned by bench/cache.ts as `node --import tsx bench/cache-worker.ts <mode> <dir> <entries> <rounds>`).
  *
- * - `populate`: times `entries` misses (compute + verified, fsynced write) of one cached stage,
+ * - `populate`: times `entries` misses (compute + checksummed write, no fsync) of one cached stage,
  *   after timing the bare function alone.
  * - `hit`: a fresh process reading those entries back: the first hit of the process on its own,
  *   then `rounds` passes over the other entries (steady state). Checks every result is a hit
@@ -49,14 +49,13 @@ function summary(us: number[]) {
   return { n: us.length, medianUs: median(us), p10Us: quantile(us, 0.1), p90Us: quantile(us, 0.9), minUs: Math.min(...us) };
 }
 
-/** Sizes of the stored files of one entry (the first found). */
+/** Sizes of the stored file of one entry (the first found): one file per entry. */
 function entrySizes(dir: string): Record<string, number> {
   const entries = join(dir, "entries");
   for (const stageDir of readdirSync(entries)) {
-    for (const key of readdirSync(join(entries, stageDir))) {
-      if (key === "latest") continue;
-      const p = join(entries, stageDir, key);
-      return Object.fromEntries(readdirSync(p).map((f) => [f, statSync(join(p, f)).size]));
+    for (const shard of readdirSync(join(entries, stageDir))) {
+      if (shard === "latest") continue;
+      for (const key of readdirSync(join(entries, stageDir, shard))) return { "entry file": statSync(join(entries, stageDir, shard, key)).size };
     }
   }
   return {};

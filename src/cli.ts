@@ -7,7 +7,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { createRequire } from "node:module";
 import { styleText } from "node:util";
-import { DirectoryStore } from "./runtime/cache/store.js";
+import { DirectoryStore } from "./runtime/cache/directory-store.js";
 import { formatWhy, lastRun } from "./runtime/why.js";
 
 const require = createRequire(import.meta.url);

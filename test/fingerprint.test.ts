@@ -13,7 +13,7 @@ import { ts } from "ts-morph";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { checkFingerprints, fingerprintProject, normalizedText, type FingerprintFile } from "../src/codegen/index.js";
 import { stage } from "../src/index.js";
-import { DirectoryStore } from "../src/runtime/cache/store.js";
+import { DirectoryStore } from "../src/runtime/cache/directory-store.js";
 import { formatWhy, lastRun } from "../src/runtime/why.js";
 
 const fixtures = path.resolve(import.meta.dirname, "fixtures");

@@ -4,6 +4,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { dag, file, stage, UnrecordableValueError, type FileRef } from "../src/index.js";
 import { formatWhy, lastRun } from "../src/runtime/why.js";
+import { DirectoryStore } from "../src/runtime/cache/directory-store.js";
+import { entryFiles } from "./helpers/cache-files.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "memopipe-cache-"));
 
@@ -129,11 +131,12 @@ describe("cached stages", () => {
   it("shows plain-JSON inputs in the record, for people reading it", async () => {
     const dir = tmp();
     await stage("shown", ({ cfg }: { cfg: { paths: string[]; k: number } }) => ({ n: cfg.k }), { cache: { dir } }).run({ cfg: { paths: ["a", "b"], k: 2 } });
-    const stageDir = path.join(dir, "entries", readdirSync(path.join(dir, "entries"))[0]!);
-    const key = readdirSync(stageDir).find((n) => /^[0-9a-f]{64}$/.test(n))!;
-    const record = JSON.parse(readFileSync(path.join(stageDir, key, "entry.json"), "utf8"));
+    const [entry] = entryFiles(dir);
+    // line 1: the checksum; line 2: the hot header; line 3: the record, readable JSON
+    const record = JSON.parse(readFileSync(entry!, "utf8").split("\n")[2]!);
     expect(record.inputs.cfg.value).toEqual({ paths: ["a", "b"], k: 2 });
     expect(record.stage).toBe("shown");
+    expect((await new DirectoryStore(dir).show("shown"))?.record.inputs.cfg?.value).toEqual({ paths: ["a", "b"], k: 2 });
   });
 
   it("refuses an input it cannot record, names the stage, writes nothing, and the next run works", async () => {
@@ -152,10 +155,10 @@ describe("cached stages", () => {
     let calls = 0;
     const s = stage("fragile", ({ x }: { x: number }) => (calls++, { y: x * 10 }), { cache: { dir } });
     await s.run({ x: 1 });
-    const entryDir = path.join(dir, "entries", readdirSync(path.join(dir, "entries"))[0]!);
-    const keyDir = readdirSync(entryDir).find((n) => /^[0-9a-f]{64}$/.test(n))!;
-    const outputs = readdirSync(path.join(entryDir, keyDir)).find((n) => n.startsWith("outputs"))!;
-    writeFileSync(path.join(entryDir, keyDir, outputs), '{"y": 999}');
+    const [entry] = entryFiles(dir);
+    const bytes = readFileSync(entry!);
+    bytes[bytes.length - 2]! ^= 0x01; // one bit of the payload
+    writeFileSync(entry!, bytes);
     expect(await s.run({ x: 1 })).toEqual({ y: 10 });
     expect(calls).toBe(2);
     expect((await why(dir)).at(-1)).toMatch(/^re-ran   fragile: the record was damaged/);

@@ -213,3 +213,25 @@ export class UnrecordableValueError extends MemopipeError {
 export class CacheCorruptionError extends MemopipeError {
   static override readonly code: string = "MEMOPIPE_CACHE_CORRUPT";
 }
+
+/**
+ * The cache could not record something (a full disk, a read-only or foreign-owned directory, a
+ * planted symbolic link, an I/O error). Stages never fail for it: the computed value is returned and
+ * one warning names the stage and the path; the store's own callers (tools, tests) see this error.
+ *
+ * @example
+ * try { await store.put("s", key, entry); } catch (e) { if (e instanceof CacheWriteError) console.warn(e.path, e.errno); }
+ */
+export class CacheWriteError extends MemopipeError {
+  static override readonly code: string = "MEMOPIPE_CACHE_WRITE";
+  constructor(
+    message: string,
+    /** The path that could not be written. */
+    readonly path: string,
+    /** The system error code (`ENOSPC`, `EACCES`, `EROFS`, `ELOOP`…), when there is one. */
+    readonly errno?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

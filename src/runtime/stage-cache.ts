@@ -1,14 +1,27 @@
-import { appendFileSync, mkdirSync } from "node:fs";
+/**
+ * Runs a cached stage: key, verified hit, or compute-once-and-record, and the event saying why.
+ *
+ * The promises kept here (SPEC "Stages and DAGs", issue 7):
+ * - a hit is served only from an entry the store verified, under a key that covers the stage name,
+ *   its code fingerprint and every input (file inputs by content);
+ * - a computed value is always returned: a cache that cannot be written (full disk, read-only,
+ *   permissions, a planted link) costs one warning naming the stage and the path, never the value;
+ * - one computation per key: a second caller in this process awaits the first (`inFlight`); a
+ *   caller in another process waits on the store's `claim()` and reads the entry;
+ * - every run appends one event (events.ts) with its reasons; a log that cannot be written is
+ *   reported once and skipped.
+ */
+import { hostname } from "node:os";
 import path from "node:path";
 import { cacheKey, digest } from "./cache/canonical.js";
 import { FileDigests, resolveFiles } from "./cache/file-digest.js";
-import { DirectoryStore } from "./cache/store.js";
+import { DirectoryStore } from "./cache/directory-store.js";
 import { isExactJson } from "./cache/codec.js";
-import { decodeFileRefs, encodeFileRefs, hasFileRefs } from "./cache/file-refs.js";
-import { ResolvedFile, type CodeRecord, type EntryRecord, type InputRecord } from "./cache/types.js";
-import { UnrecordableValueError } from "./errors.js";
+import { decodePayload, encodePayload, type Payload } from "./cache/payload.js";
+import { ResolvedFile, type CacheStore, type CodeRecord, type FileRecord, type InputRecord, type ReadResult } from "./cache/types.js";
+import { CacheWriteError, UnrecordableValueError } from "./errors.js";
 import { codeFingerprint, explainCode } from "./code-fingerprint.js";
-import type { Reason, StageEvent } from "./events.js";
+import { EventLog, type Reason, type StageEvent } from "./events.js";
 
 /** A cached stage's settings. */
 export interface CacheSettings {
@@ -16,6 +29,21 @@ export interface CacheSettings {
   readonly dir: string;
   /** Hash string inputs that name an existing file by content (memori's behaviour). */
   readonly hashStringPaths: boolean;
+  /** Fsync each entry before it counts as written (default false: every read verifies a checksum). */
+  readonly durable?: boolean;
+  /** Where entries live, when not in `dir` (a shared store); events and the file-digest cache stay in `dir`. */
+  readonly store?: CacheStore;
+}
+
+/**
+ * Where a stage run sits in a DAG run, for its event (set by `dag().run`).
+ *
+ * @example
+ * const where: RunPlace = { graph: "imaging#2026-12-02T10:00:00Z", predecessors: ["load"] };
+ */
+export interface RunPlace {
+  readonly graph?: string;
+  readonly predecessors?: readonly string[];
 }
 
 /**
@@ -23,30 +51,75 @@ export interface CacheSettings {
  * a pipeline several times can name each run with the `MEMOPIPE_RUN_ID` environment variable.
  */
 const RUN_ID = `${new Date().toISOString()}#${process.pid}`;
+const WORKER = `${hostname()}:${process.pid}`;
 
 interface CacheContext {
-  readonly store: DirectoryStore;
+  readonly store: CacheStore;
   readonly digests: FileDigests;
   readonly dir: string;
+  readonly events: EventLog;
+  /** Warnings already given for this directory (one per kind and path). */
+  readonly warned: Set<string>;
 }
 const contexts = new Map<string, CacheContext>();
-/** Runs under way in this process, by cache key: a second caller awaits the first. */
-const inFlight = new Map<string, Promise<Record<string, unknown>>>();
+const storeIds = new WeakMap<CacheStore, number>();
+let nextStoreId = 1;
 
-function context(dir: string): CacheContext {
-  const abs = path.resolve(dir);
-  let ctx = contexts.get(abs);
+/** What a computation (or a hit) under way in this process gives its other callers: the value for the first, the payload to decode a copy from for the others. */
+interface Flight {
+  readonly outputs: Record<string, unknown>;
+  readonly payload: Payload | undefined;
+}
+/** Runs under way in this process, by cache key: a second caller awaits the first. */
+const inFlight = new Map<string, Promise<Flight>>();
+
+function context(settings: CacheSettings): CacheContext {
+  const abs = path.resolve(settings.dir);
+  let storeId = "";
+  if (settings.store) {
+    if (!storeIds.has(settings.store)) storeIds.set(settings.store, nextStoreId++);
+    storeId = String(storeIds.get(settings.store));
+  }
+  const id = `${abs}\0${settings.durable === true}\0${storeId}`;
+  let ctx = contexts.get(id);
   if (!ctx) {
-    ctx = { store: new DirectoryStore(abs), digests: new FileDigests(path.join(abs, "stat-cache.json")), dir: abs };
-    contexts.set(abs, ctx);
+    const warned = new Set<string>();
+    const store = settings.store ?? new DirectoryStore(abs, { durable: settings.durable === true });
+    const events = new EventLog(abs, (error, file) =>
+      warnOnce(warned, writeProblem(error), `the cache ${abs} cannot be written (${describe(error)}): hits are served and results returned, but runs are not recorded (${file})`),
+    );
+    ctx = { store, digests: new FileDigests(path.join(abs, "stat-cache.json")), dir: abs, events, warned };
+    contexts.set(id, ctx);
   }
   return ctx;
 }
 
+function warnOnce(warned: Set<string>, id: string, message: string): void {
+  if (warned.has(id)) return;
+  warned.add(id);
+  process.emitWarning(message, { code: "MEMOPIPE_CACHE_WRITE" });
+}
+
+/**
+ * One warning per kind of write problem and cache directory: a read-only cache fails every write
+ * (each entry, each event), and one line says so; a full disk is another line.
+ */
+function writeProblem(error: unknown): string {
+  const code = error instanceof CacheWriteError ? error.errno : (error as { code?: unknown } | null)?.code;
+  return `write ${typeof code === "string" ? (code === "EPERM" ? "EACCES" : code) : "other"}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Runs a cached stage: resolve file inputs to content digests, build the key, return the recorded
- * outputs on a verified hit, otherwise run, explain why, and publish the entry, unless an input
- * file changed while the stage ran (then the result is returned but not recorded).
+ * outputs on a verified hit, otherwise claim the key, run, explain why, and publish the entry —
+ * unless an input file changed while the stage ran (then the result is returned but not recorded).
+ *
+ * @example
+ * await runCached("square", fn, { n: 3 }, { dir: ".memopipe", hashStringPaths: true }, async (i) => ({ sq: 9 }));
  */
 export async function runCached(
   name: string,
@@ -54,59 +127,177 @@ export async function runCached(
   inputs: Record<string, unknown>,
   settings: CacheSettings,
   call: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>,
+  place?: RunPlace,
 ): Promise<Record<string, unknown>> {
-  const ctx = context(settings.dir);
+  const ctx = context(settings);
   const started = Date.now();
   const manifest = await inputManifest(name, inputs, ctx, settings);
   const code = codeFingerprint(name, fn);
   const key = cacheKey({ stage: name, code: code.fingerprint, inputs: digestsOf(manifest) });
   const flight = inFlight.get(key);
-  if (flight) return structuredCopy(await flight);
-  const work = (async () => {
-    const read = await ctx.store.get(name, key);
-    if (read.status === "hit") {
-      const damaged = await changedOutputFiles(read.record, ctx.digests);
+  if (flight) return copyOf(await flight);
+  const emit = (e: Omit<StageEvent, "run" | "time" | "stage" | "key" | "seconds" | "start" | "end" | "worker">): void => {
+    const end = Date.now();
+    ctx.events.append({
+      v: 2,
+      run: process.env.MEMOPIPE_RUN_ID ?? RUN_ID,
+      time: new Date(end).toISOString(),
+      stage: name,
+      key,
+      seconds: (end - started) / 1000,
+      start: started,
+      end,
+      worker: WORKER,
+      ...(place?.graph !== undefined ? { graph: place.graph } : {}),
+      ...(place?.predecessors !== undefined ? { predecessors: place.predecessors } : {}),
+      ...e,
+    });
+  };
+
+  const work = (async (): Promise<Flight> => {
+    const first = await readEntry(ctx, name, key);
+    if (first.status === "hit") {
+      const damaged = await changedOutputFiles(first.files, ctx.digests);
       if (damaged.length === 0) {
-        await record(ctx, { stage: name, key, status: "hit", reasons: [], started });
-        const outputs = read.record.outputFiles?.length ? decodeFileRefs(read.outputs) : read.outputs;
-        return outputs as Record<string, unknown>;
+        emit({ status: "hit", reasons: [], outputBytes: first.bytes });
+        return { outputs: first.outputs as Record<string, unknown>, payload: first.payload };
       }
-      return runAndRecord(damaged);
+      return compute(damaged, undefined);
     }
-    const reasons: Reason[] = read.status === "corrupt" ? [{ kind: "damaged", detail: read.reason }] : await explain(ctx, name, manifest, code);
-    return runAndRecord(reasons);
+    return compute(undefined, first);
   })();
 
-  async function runAndRecord(reasons: Reason[]): Promise<Record<string, unknown>> {
+  /** The miss path: claim the key, read again (another process may have published it), then run and record. */
+  async function compute(known: Reason[] | undefined, read: ReadResult | undefined): Promise<Flight> {
+    for (;;) {
+      const claim = await claimKey(ctx, name, key);
+      try {
+        if (!claim.owned || claim.waitedMs > 0) {
+          // Someone else computed it (or was computing it when we looked): their entry is the answer.
+          const again = await readEntry(ctx, name, key);
+          if (again.status === "hit" && (await changedOutputFiles(again.files, ctx.digests)).length === 0) {
+            emit({ status: "hit", reasons: [], outputBytes: again.bytes, waitedMs: claim.waitedMs });
+            return { outputs: again.outputs as Record<string, unknown>, payload: again.payload };
+          }
+          if (!claim.owned) continue; // the owner failed without publishing: claim again
+          read = again;
+        }
+        const reasons = known ? { list: known } : await reasonsFor(ctx, name, manifest, code, read);
+        return await runAndRecord(reasons.list, reasons.previousKey, claim.waitedMs);
+      } finally {
+        claim.release();
+      }
+    }
+  }
+
+  async function runAndRecord(reasons: Reason[], previousKey: string | undefined, waitedMs: number): Promise<Flight> {
     const outputs = await call(inputs);
     const after = await inputManifest(name, inputs, ctx, settings);
-    if (JSON.stringify(digestsOf(after)) !== JSON.stringify(digestsOf(manifest))) {
-      await record(ctx, { stage: name, key, status: "ran-uncached", reasons: [...reasons, { kind: "unrecorded" }], started });
-      return outputs;
+    if (!sameDigests(after, manifest)) {
+      emit({ status: "ran-uncached", reasons: [...reasons, { kind: "unrecorded" }], ...(previousKey ? { previousKey } : {}) });
+      return { outputs, payload: undefined };
     }
-    const resolved = await resolveFiles(outputs, ctx.digests, { hashStringPaths: settings.hashStringPaths });
-    const recorded = hasFileRefs(outputs) ? encodeFileRefs(outputs) : outputs;
-    await ctx.store.put(name, key, { inputs: withValues(manifest, inputs), code, outputs: recorded, outputFiles: resolved.files.map(fileInfo) });
-    await ctx.digests.save();
-    await record(ctx, { stage: name, key, status: "ran", reasons, started });
-    return outputs;
+    // Unrecordable outputs throw here (UnrecordableValueError naming the stage): SPEC asks for a
+    // clear error, and the types refuse them at compile time where they can see them.
+    const payload = encodePayload(outputs, name);
+    const warnings: string[] = [];
+    let outputFiles: FileRecord[] = [];
+    try {
+      outputFiles = (await resolveFiles(outputs, ctx.digests, { hashStringPaths: settings.hashStringPaths })).files.map(fileInfo);
+    } catch (error) {
+      warnings.push(`output files could not be hashed (${describe(error)}): not recorded`);
+    }
+    if (warnings.length === 0) {
+      try {
+        await ctx.store.put(name, key, { inputs: withValues(manifest, inputs), code, payload, outputFiles });
+      } catch (error) {
+        const where = error instanceof CacheWriteError ? error.path : ctx.store.location;
+        const message = `stage '${name}': its result could not be recorded in the cache (${describe(error)}); the value is returned, and the next run computes it again`;
+        warnings.push(message);
+        warnOnce(ctx.warned, writeProblem(error), `${message} (${where})`);
+      }
+    }
+    try {
+      await ctx.digests.save();
+    } catch (error) {
+      warnOnce(ctx.warned, "stat-cache", `the file-digest cache in ${ctx.dir} cannot be saved (${describe(error)}); files are re-hashed next time`);
+    }
+    emit({
+      status: "ran",
+      reasons,
+      outputBytes: payload.bytes.length,
+      ...(previousKey ? { previousKey } : {}),
+      ...(waitedMs > 0 ? { waitedMs } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+    });
+    return { outputs, payload };
   }
 
   inFlight.set(key, work);
   try {
-    return await work;
+    return (await work).outputs;
   } finally {
     inFlight.delete(key);
   }
 }
 
-async function inputManifest(
-  stage: string,
-  inputs: Record<string, unknown>,
+/** A store read that never throws: an unexpected error reads as `unreadable`. */
+async function readEntry(ctx: CacheContext, stage: string, key: string): Promise<ReadResult> {
+  try {
+    return await ctx.store.get(stage, key);
+  } catch (error) {
+    return { status: "unreadable", reason: describe(error) };
+  }
+}
+
+/** A claim that never throws: a store that cannot coordinate lets this caller compute. */
+async function claimKey(ctx: CacheContext, stage: string, key: string) {
+  try {
+    return await ctx.store.claim(stage, key);
+  } catch (error) {
+    warnOnce(ctx.warned, "claim", `stage '${stage}': the cache cannot coordinate processes (${describe(error)}); a result may be computed by several processes at once`);
+    return { owned: true, waitedMs: 0, release: () => {} };
+  }
+}
+
+/** Why the stage runs: the state of its entry, or what changed since the stage's latest entry. */
+async function reasonsFor(
   ctx: CacheContext,
-  settings: CacheSettings,
-): Promise<Record<string, InputRecord>> {
-  const manifest: Record<string, InputRecord> = {};
+  stage: string,
+  manifest: Manifest,
+  code: CodeRecord,
+  read: ReadResult | undefined,
+): Promise<{ list: Reason[]; previousKey?: string }> {
+  if (read?.status === "corrupt") return { list: [{ kind: "damaged", detail: read.reason }] };
+  if (read?.status === "unreadable") return { list: [{ kind: "unreadable", detail: read.reason }] };
+  const latest = await ctx.store.latest(stage).catch(() => undefined);
+  if (!latest) return { list: [{ kind: "no-record" }] };
+  const list: Reason[] = explainCode(latest.code, code);
+  const names = new Set([...Object.keys(latest.inputs), ...Object.keys(manifest)]);
+  for (const name of names) {
+    const before = Object.hasOwn(latest.inputs, name) ? latest.inputs[name] : undefined;
+    const now = Object.hasOwn(manifest, name) ? manifest[name] : undefined;
+    if (!before) list.push({ kind: "input-added", name, after: now!.digest });
+    else if (!now) list.push({ kind: "input-removed", name, before: before.digest });
+    else if (before.digest !== now.digest) {
+      const beforeFiles = new Map((before.files ?? []).map((f) => [f.path, f.sha256]));
+      const changedFiles = (now.files ?? []).filter((f) => beforeFiles.has(f.path) && beforeFiles.get(f.path) !== f.sha256);
+      if (changedFiles.length > 0) list.push(...changedFiles.map((f): Reason => ({ kind: "file", name: f.path, before: beforeFiles.get(f.path)!, after: f.sha256 })));
+      else list.push({ kind: "input", name, before: before.digest, after: now.digest });
+    }
+  }
+  return { list: list.length > 0 ? list : [{ kind: "new-inputs" }], previousKey: latest.key };
+}
+
+/**
+ * The inputs manifest: name → digest (and files). A null-prototype object, so an input named
+ * `__proto__` is an input like any other (on a `{}` the assignment would set the prototype and
+ * drop the input from the key: a false hit).
+ */
+type Manifest = Record<string, InputRecord>;
+
+async function inputManifest(stage: string, inputs: Record<string, unknown>, ctx: CacheContext, settings: CacheSettings): Promise<Manifest> {
+  const manifest = Object.create(null) as Manifest;
   for (const name of Object.keys(inputs).sort()) {
     const { value, files } = await resolveFiles(inputs[name], ctx.digests, { hashStringPaths: settings.hashStringPaths });
     let d: string;
@@ -114,99 +305,59 @@ async function inputManifest(
       d = digest(value, `inputs.${name}`);
     } catch (error) {
       if (error instanceof UnrecordableValueError) throw new UnrecordableValueError(error.path, error.kind, stage);
+      if (error instanceof RangeError) throw new UnrecordableValueError(`inputs.${name}`, "value nested too deeply to encode", stage);
       throw error;
     }
-    manifest[name] = {
-      digest: d,
-      ...(files.length > 0 ? { files: files.map(fileInfo) } : {}),
-    };
+    manifest[name] = files.length > 0 ? { digest: d, files: files.map(fileInfo) } : { digest: d };
   }
   return manifest;
 }
 
-function digestsOf(manifest: Record<string, InputRecord>): Record<string, string> {
-  return Object.fromEntries(Object.entries(manifest).map(([k, v]) => [k, v.digest]));
+function digestsOf(manifest: Manifest): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  for (const name of Object.keys(manifest)) out[name] = manifest[name]!.digest;
+  return out;
 }
 
-function fileInfo(f: ResolvedFile) {
+function sameDigests(a: Manifest, b: Manifest): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && a[k]!.digest === b[k]!.digest);
+}
+
+function fileInfo(f: ResolvedFile): FileRecord {
   return { path: f.path, sha256: f.sha256, size: f.size };
 }
 
 /** The manifest with the inputs' values added where they are readable (only when an entry is written, not on a hit). */
-function withValues(manifest: Record<string, InputRecord>, inputs: Record<string, unknown>): Record<string, InputRecord> {
-  const out: Record<string, InputRecord> = {};
-  for (const [name, rec] of Object.entries(manifest)) out[name] = isSmallJson(inputs[name]) ? { ...rec, value: inputs[name] } : rec;
+function withValues(manifest: Manifest, inputs: Record<string, unknown>): Manifest {
+  const out = Object.create(null) as Manifest;
+  for (const name of Object.keys(manifest)) {
+    const rec = manifest[name]!;
+    out[name] = isSmallJson(inputs[name]) ? { ...rec, value: inputs[name] } : rec;
+  }
   return out;
 }
 
 /** Inputs are shown in the record when they are plain JSON of at most 4 KiB (memori's `.inputs` showed them all). */
 function isSmallJson(value: unknown): boolean {
-  if (!isExactJson(value)) return false;
-  return JSON.stringify(value).length <= 4096;
+  try {
+    if (!isExactJson(value)) return false;
+    return JSON.stringify(value).length <= 4096;
+  } catch {
+    return false; // too deep for JSON: not for people to read anyway
+  }
 }
 
-async function changedOutputFiles(record: EntryRecord, digests: FileDigests): Promise<Reason[]> {
+async function changedOutputFiles(files: readonly FileRecord[], digests: FileDigests): Promise<Reason[]> {
   const changed: Reason[] = [];
-  for (const f of record.outputFiles ?? []) {
-    if (!(await digests.verify(new ResolvedFile(f.path, f.sha256, f.size)))) {
-      changed.push({ kind: "output-file", name: f.path, before: f.sha256 });
-    }
+  for (const f of files) {
+    if (!(await digests.verify(new ResolvedFile(f.path, f.sha256, f.size)))) changed.push({ kind: "output-file", name: f.path, before: f.sha256 });
   }
   return changed;
 }
 
-/** Compares a miss with the stage's latest entry and says what changed. */
-async function explain(ctx: CacheContext, stage: string, manifest: Record<string, InputRecord>, code: CodeRecord): Promise<Reason[]> {
-  const latest = await ctx.store.latest(stage);
-  if (!latest) return [{ kind: "no-record" }];
-  const reasons: Reason[] = explainCode(latest.code, code);
-  for (const name of new Set([...Object.keys(latest.inputs), ...Object.keys(manifest)])) {
-    const before = latest.inputs[name];
-    const now = manifest[name];
-    if (!before) reasons.push({ kind: "input-added", name, after: now!.digest });
-    else if (!now) reasons.push({ kind: "input-removed", name, before: before.digest });
-    else if (before.digest !== now.digest) {
-      const beforeFiles = new Map((before.files ?? []).map((f) => [f.path, f.sha256]));
-      const changedFiles = (now.files ?? []).filter((f) => beforeFiles.has(f.path) && beforeFiles.get(f.path) !== f.sha256);
-      if (changedFiles.length > 0) reasons.push(...changedFiles.map((f): Reason => ({ kind: "file", name: f.path, before: beforeFiles.get(f.path)!, after: f.sha256 })));
-      else reasons.push({ kind: "input", name, before: before.digest, after: now.digest });
-    }
-  }
-  return reasons.length > 0 ? reasons : [{ kind: "new-inputs" }];
-}
-
-async function record(
-  ctx: CacheContext,
-  e: { stage: string; key: string; status: StageEvent["status"]; reasons: Reason[]; started: number },
-): Promise<void> {
-  const end = Date.now();
-  const event: StageEvent = {
-    v: 2,
-    run: process.env.MEMOPIPE_RUN_ID ?? RUN_ID,
-    time: new Date(end).toISOString(),
-    stage: e.stage,
-    key: e.key,
-    status: e.status,
-    reasons: e.reasons,
-    seconds: (end - e.started) / 1000,
-    start: e.started,
-    end,
-  };
-  // One synchronous append per line (O_APPEND: concurrent writers never interleave within a line).
-  // Synchronous because on a hit the thread-pool round trip of an async append cost more than the
-  // rest of the hit (bench/cache.ts); the write itself is a few microseconds.
-  const line = `${JSON.stringify(event)}\n`;
-  const events = path.join(ctx.dir, "events.jsonl");
-  try {
-    appendFileSync(events, line);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    mkdirSync(ctx.dir, { recursive: true }); // first event in this cache directory
-    appendFileSync(events, line);
-  }
-}
-
-/** A copy for a second caller of an in-flight run, so callers never share (and mutate) one object. */
-function structuredCopy<T>(value: T): T {
-  return hasFileRefs(value) ? (decodeFileRefs(structuredClone(encodeFileRefs(value))) as T) : structuredClone(value);
+/** The value for a second caller of an in-flight run: decoded afresh from the payload, so callers never share (and mutate) one object. */
+function copyOf(flight: Flight): Record<string, unknown> {
+  if (flight.payload) return decodePayload(flight.payload.codec, Buffer.from(flight.payload.bytes.buffer, flight.payload.bytes.byteOffset, flight.payload.bytes.byteLength)) as Record<string, unknown>;
+  return structuredClone(flight.outputs);
 }

@@ -51,12 +51,15 @@ export function decodeFileRefs(value: unknown): unknown {
 }
 
 /** Whether `value` holds a `FileRef` anywhere (so the hit path decodes only when it must). */
-export function hasFileRefs(value: unknown): boolean {
+export function hasFileRefs(value: unknown, seen = new Set<unknown>()): boolean {
   if (value instanceof FileRef) return true;
-  if (Array.isArray(value)) return value.some(hasFileRefs);
-  if (value instanceof Map) return [...value.values()].some(hasFileRefs);
-  if (value instanceof Set) return [...value].some(hasFileRefs);
-  if (isPlainObject(value)) return Object.values(value).some(hasFileRefs);
+  if (typeof value !== "object" || value === null || seen.has(value)) return false;
+  seen.add(value); // shared and cyclic values are looked at once
+  const has = (v: unknown) => hasFileRefs(v, seen);
+  if (Array.isArray(value)) return value.some(has);
+  if (value instanceof Map) return [...value.values()].some(has);
+  if (value instanceof Set) return [...value].some(has);
+  if (isPlainObject(value)) return Object.values(value).some(has);
   return false;
 }
 

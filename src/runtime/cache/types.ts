@@ -49,55 +49,132 @@ export interface CodeRecord {
   readonly parts?: Readonly<Record<string, string>>;
 }
 
-/** The record of an entry, `entry.json`: human-readable JSON. */
+/**
+ * The record of an entry: the readable JSON header of its file (`memopipe cache show` prints it).
+ *
+ * @example
+ * const r: EntryRecord = {
+ *   format: 2, stage: "register", key: "9f…", createdAt: "2026-12-02T10:00:00.000Z",
+ *   inputs: { ref: { digest: "1a…", value: "mni152" } }, code: { fingerprint: "77…", source: "codegen" },
+ *   outputs: { codec: "mpv1", size: 6420 },
+ * };
+ */
 export interface EntryRecord {
-  readonly format: 1;
+  readonly format: 2;
   readonly stage: string;
   readonly key: string;
   /** ISO time the entry was published. */
   readonly createdAt: string;
   readonly inputs: Readonly<Record<string, InputRecord>>;
   readonly code: CodeRecord;
-  /** Where the outputs are, in which codec, and their digest (verified on every read). */
-  readonly outputs: {
-    readonly codec: "json" | "v8";
-    readonly file: string;
-    readonly sha256: string;
-    readonly size: number;
-  };
+  /** The codec of the outputs payload and its size in bytes (covered by the entry's checksum). */
+  readonly outputs: { readonly codec: string; readonly size: number };
   /** Files named by the outputs, with their digests, verified on a hit (a deleted or edited output file is a miss). */
-  readonly outputFiles?: readonly { readonly path: string; readonly sha256: string; readonly size: number }[];
-  /**
-   * SHA-256 hex of this record without this field, as `JSON.stringify(record, null, 2)`: the
-   * directory store writes it last and checks it on every read, so an edited record (a changed
-   * manifest, size or digest) reads as `corrupt`. Optional in the type: other stores may not use it.
-   */
-  readonly checksum?: string;
+  readonly outputFiles?: readonly FileRecord[];
 }
 
-/** What the stage runner gives the store to publish. */
+/** A file as a record names it: path (as given), SHA-256 of its contents, size. */
+export interface FileRecord {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/**
+ * What the stage runner gives the store to publish: the manifest and the outputs already encoded
+ * (the runner keeps the bytes to hand copies to concurrent callers).
+ *
+ * @example
+ * const e: NewEntry = { inputs, code, payload: { codec: "mpv1", bytes }, outputFiles: [] };
+ */
 export interface NewEntry {
   readonly inputs: Readonly<Record<string, InputRecord>>;
   readonly code: CodeRecord;
-  readonly outputs: unknown;
-  readonly outputFiles?: EntryRecord["outputFiles"];
+  readonly payload: { readonly codec: string; readonly bytes: Uint8Array };
+  readonly outputFiles?: readonly FileRecord[];
 }
 
-/** The result of a read. `corrupt` names what failed verification (the entry is then ignored). */
+/**
+ * The result of a read:
+ * - `hit`: a verified entry, its outputs decoded (a fresh copy for every read), the payload's size,
+ *   the output files to verify, and the record on demand;
+ * - `miss`: no entry;
+ * - `corrupt`: the entry failed verification (`reason`); the store has moved it aside;
+ * - `unreadable`: the entry exists but cannot be read (`reason`: a permission error, EIO…); it is left alone.
+ *
+ * @example
+ * const r = await store.get("register", key);
+ * if (r.status === "hit") use(r.outputs);
+ */
 export type ReadResult =
-  | { readonly status: "hit"; readonly record: EntryRecord; readonly outputs: unknown }
+  | {
+      readonly status: "hit";
+      readonly outputs: unknown;
+      /** Payload bytes. */
+      readonly bytes: number;
+      /** The output files to verify (from the entry's header). */
+      readonly files: readonly FileRecord[];
+      /** The encoded outputs, to hand copies to concurrent callers without reading again. */
+      readonly payload: { readonly codec: string; readonly bytes: Uint8Array };
+      /** Parses the entry's record (only a miss explanation or `cache show` needs it). */
+      record(): EntryRecord;
+    }
   | { readonly status: "miss" }
-  | { readonly status: "corrupt"; readonly reason: string };
+  | { readonly status: "corrupt"; readonly reason: string }
+  | { readonly status: "unreadable"; readonly reason: string };
 
 /**
- * Where entries live. The embedded default is a directory (store.ts); a Redis store can implement
- * the same interface later (SPEC "Runners and scale-out").
+ * The answer of {@link CacheStore.claim}: `owned` when this caller is to compute the entry (and
+ * must `release()` after publishing it, or after failing); not owned when another caller published
+ * the entry meanwhile (read it again), or went away without publishing (claim again).
+ *
+ * @example
+ * const c = await store.claim("train", key);
+ * if (c.owned) try { await store.put("train", key, entry); } finally { c.release(); }
+ */
+export interface Claim {
+  readonly owned: boolean;
+  /** How long the claim waited for another owner, in ms (0 when it was free). */
+  readonly waitedMs: number;
+  /** Gives the claim up (idempotent). */
+  release(): void;
+}
+
+/**
+ * How to claim: the lease (how long an owner that stops renewing it is trusted, for owners on other
+ * machines; a dead owner on this machine is seen at once), and a signal to stop waiting.
+ *
+ * @example
+ * await store.claim("train", key, { leaseMs: 10_000 });
+ */
+export interface ClaimOptions {
+  readonly leaseMs?: number;
+  /** An `AbortSignal` (typed structurally, so these declarations need no DOM or Node types). */
+  readonly signal?: { readonly aborted: boolean; throwIfAborted(): void };
+}
+
+/**
+ * Where entries live: the seam between the stage runner and storage. The embedded default is a
+ * directory (directory-store.ts); a Redis store implements the same contract (SPEC "Runners and
+ * scale-out").
+ *
+ * The contract every store keeps:
+ * - `get` verifies what it reads (checksums): a torn or tampered entry is `corrupt`, never a hit;
+ * - `put` publishes atomically, first writer wins: if the key appeared meanwhile, the existing
+ *   entry is kept and its record returned; a failure throws a `CacheWriteError` (the caller still
+ *   has its value);
+ * - `claim` makes one caller compute a key while the others wait for its entry; a claimant that dies
+ *   is taken over (at once on this machine, after the lease elsewhere).
  */
 export interface CacheStore {
-  /** Reads and verifies an entry. Never throws for a missing or damaged entry. */
-  get(stage: string, key: string): Promise<ReadResult>;
+  /** A short name for messages: the directory, or `redis://…/namespace`. */
+  readonly location: string;
+  /** Reads and verifies an entry. Never throws for a missing, damaged or unreadable entry. */
+  get(stage: string, key: string): ReadResult | Promise<ReadResult>;
   /** Publishes an entry atomically; if one with the same key appeared meanwhile, keeps the first. */
   put(stage: string, key: string, entry: NewEntry): Promise<EntryRecord>;
   /** The most recently published entry of a stage (to explain a miss), if any. */
   latest(stage: string): Promise<EntryRecord | undefined>;
+  /** Claims the computation of a key (see {@link Claim}). */
+  claim(stage: string, key: string, options?: ClaimOptions): Promise<Claim>;
 }

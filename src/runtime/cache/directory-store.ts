@@ -1,0 +1,743 @@
+/**
+ * The embedded cache store: a directory (`.memopipe/` under the working directory unless the
+ * caller says otherwise).
+ *
+ * Layout:
+ * ```
+ * <dir>/CACHEDIR.TAG                          tells backup tools this is a cache
+ * <dir>/entries/<stage-dir>/<kk>/<key>        one file per entry (entry-file.ts), <kk> = the key's first two hex digits
+ * <dir>/entries/<stage-dir>/latest            {"stage","key"} of the stage's last published entry (to explain a miss)
+ * <dir>/locks/<key>.lock                      a computation under way (dir-claim.ts)
+ * <dir>/tmp/                                  entries being written, or moved aside (damaged, removed)
+ * <dir>/events.jsonl                          what each run did (events.ts)
+ * <dir>/stat-cache.json                       file digests by stat (file-digest.ts)
+ * ```
+ * `<stage-dir>` comes from `stageDirName` (safe-name.ts) and `<key>` must be 64 lowercase hex
+ * digits, so nothing a caller passes can name a path outside `<dir>/entries`; planted symbolic
+ * links are refused (safe-dirs.ts).
+ *
+ * ## Publishing
+ * An entry is written whole to `tmp/`, then *linked* to its name: `link` fails when the name
+ * exists, so the first writer wins atomically and a reader sees an entry entirely or not at all.
+ * No fsync by default: a power loss may leave a renamed-but-empty or partial file, which the
+ * checksum every read verifies detects (the entry is then recomputed); `durable: true` fsyncs the
+ * file before linking it and the directory after. Files are created with mode 0666 and directories
+ * 0777, both minus the umask, so a group-shared cache works.
+ *
+ * ## Reading
+ * A hit is synchronous: one open, one fstat, one read, a SHA-256 over the bytes, a small JSON header
+ * parsed, the payload decoded. (An async read costs a thread-pool round trip, 35–235 µs on a 2-core
+ * machine, more than the rest of the hit; payloads above 1 MiB are read asynchronously, where that
+ * is noise.) A damaged entry is moved aside and reported `corrupt`; a permission or I/O error is
+ * `unreadable` and left alone (it is not damage).
+ */
+import { randomBytes } from "node:crypto";
+import { closeSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { lstat, open, readdir, readFile, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { CacheWriteError } from "../errors.js";
+import { trimEvents } from "../events.js";
+import { DirectoryClaims } from "./dir-claim.js";
+import { encodeEntry, parseEntry, type ParsedEntry } from "./entry-file.js";
+import { decodePayload } from "./payload.js";
+import { CREATE_EXCLUSIVE, SafeDirs } from "./safe-dirs.js";
+import { assertKey, isKey, stageDirName } from "./safe-name.js";
+import { errorCode, sizeOnDisk, syncDirSync } from "./store-files.js";
+import type { CacheStore, Claim, ClaimOptions, EntryRecord, NewEntry, ReadResult } from "./types.js";
+
+/**
+ * The cache directory callers use when none is given, relative to the working directory.
+ *
+ * @example
+ * new DirectoryStore(join(process.cwd(), DEFAULT_CACHE_DIR));
+ */
+export const DEFAULT_CACHE_DIR = ".memopipe";
+
+/** Temporary work older than this is taken for a crash leftover by `gc` (no write takes an hour). */
+const STALE_TMP_MS = 3_600_000;
+/** Payloads up to this size are read synchronously (see "Reading"). */
+const SYNC_READ_MAX = 1 << 20;
+
+/**
+ * Options of a directory store.
+ *
+ * @example
+ * new DirectoryStore(".memopipe", { durable: true }); // fsync every entry (survives power loss)
+ */
+export interface DirectoryStoreOptions {
+  /** Fsync each entry and its directory before it counts as written (default false: the checksum catches torn entries). */
+  readonly durable?: boolean;
+}
+
+/**
+ * An entry as `list()` returns it: its record and the bytes its file takes.
+ *
+ * @example
+ * const [oldest]: ListedEntry[] = await store.list(); // oldest?.bytes
+ */
+export interface ListedEntry extends EntryRecord {
+  readonly bytes: number;
+}
+
+/**
+ * What `stats()` returns.
+ *
+ * @example
+ * const s: StoreStats = await store.stats(); // { entries: 3, bytes: 5120, stages: { register: { entries: 3, bytes: 5120 } } }
+ */
+export interface StoreStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly stages: Record<string, { entries: number; bytes: number }>;
+}
+
+/**
+ * What `gc()` may remove.
+ *
+ * @example
+ * const options: GcOptions = { maxBytes: 2 ** 30, maxAgeMs: 7 * 86_400_000 };
+ */
+export interface GcOptions {
+  /** Remove the oldest entries until the valid ones take at most this many bytes. */
+  readonly maxBytes?: number;
+  /** Remove entries published more than this many milliseconds before `now`. */
+  readonly maxAgeMs?: number;
+  /** The current time in ms (tests); `Date.now()` by default. */
+  readonly now?: number;
+  /** Runs kept in `events.jsonl` (default 100). */
+  readonly keepRuns?: number;
+}
+
+/**
+ * What `gc()` did: entries removed (damaged ones included), and the bytes freed (crash leftovers included).
+ *
+ * @example
+ * const { removed, freedBytes }: GcResult = await store.gc({ maxBytes: 0 });
+ */
+export interface GcResult {
+  readonly removed: number;
+  readonly freedBytes: number;
+}
+
+/** One entry file found by a scan, with its head read (checksum not verified: see `list`). */
+interface Found {
+  readonly stageDir: string;
+  readonly key: string;
+  readonly path: string;
+  readonly bytes: number;
+  readonly record: EntryRecord | undefined;
+  readonly problem?: string;
+}
+
+/**
+ * A `CacheStore` in a directory: atomic first-writer-wins publication, verified reads, claims across
+ * processes, and the management calls behind `memopipe cache ls | stats | show | gc | clear`.
+ *
+ * @example
+ * const store = new DirectoryStore(".memopipe");
+ * await store.put("register", key, { inputs: {}, code: { fingerprint, source: "codegen" }, payload: encodePayload({ shift: 3 }, "register") });
+ * const read = store.get("register", key); // { status: "hit", outputs: { shift: 3 }, … }
+ */
+export class DirectoryStore implements CacheStore {
+  /** The cache directory, absolute. */
+  readonly dir: string;
+  readonly location: string;
+  private readonly entriesDir: string;
+  private readonly tmpDir: string;
+  private readonly dirs: SafeDirs;
+  private readonly claims: DirectoryClaims;
+  private readonly durable: boolean;
+  private readonly stageDirs = new Map<string, string>();
+
+  /**
+   * @param dir the cache directory; created on the first write.
+   * @example
+   * const store = new DirectoryStore(join(process.cwd(), DEFAULT_CACHE_DIR));
+   */
+  constructor(dir: string, options: DirectoryStoreOptions = {}) {
+    this.dir = resolve(dir);
+    this.location = this.dir;
+    this.entriesDir = join(this.dir, "entries");
+    this.tmpDir = join(this.dir, "tmp");
+    this.dirs = new SafeDirs(this.dir);
+    this.claims = new DirectoryClaims(this.dirs, join(this.dir, "locks"));
+    this.durable = options.durable ?? false;
+  }
+
+  /**
+   * The file of an entry.
+   *
+   * @example
+   * store.entryPath("register", key); // "/repo/.memopipe/entries/register/9f/9f…"
+   */
+  entryPath(stage: string, key: string): string {
+    return join(this.entriesDir, this.stageDir(stage), assertKey(key).slice(0, 2), key);
+  }
+
+  /**
+   * Reads and verifies an entry: `miss` when it is absent, `corrupt` (with the reason, the entry
+   * moved aside) when a check fails, `unreadable` when the system refuses the read. Synchronous for
+   * payloads up to 1 MiB. Throws only for a malformed key.
+   *
+   * @example
+   * const r = await store.get("register", key);
+   * if (r.status === "hit") use(r.outputs); else if (r.status === "corrupt") warn(r.reason);
+   */
+  get(stage: string, key: string): ReadResult | Promise<ReadResult> {
+    const path = this.entryPath(stage, key);
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (error) {
+      return this.openFailed(error, path);
+    }
+    let bytes: Buffer;
+    try {
+      const size = fstatSync(fd).size;
+      if (size > SYNC_READ_MAX) {
+        closeSync(fd);
+        return this.getAsync(stage, key, path);
+      }
+      bytes = Buffer.allocUnsafe(size);
+      let read = 0;
+      while (read < size) {
+        const n = readSync(fd, bytes, read, size - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      if (read < size) bytes = bytes.subarray(0, read);
+    } catch (error) {
+      if (errorCode(error) === "EISDIR") return this.openFailed(error, path);
+      return this.readFailed(error, path);
+    } finally {
+      try {
+        closeSync(fd);
+      } catch {
+        // closed above (large entry)
+      }
+    }
+    return this.verdict(stage, key, path, bytes);
+  }
+
+  private async getAsync(stage: string, key: string, path: string): Promise<ReadResult> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (error) {
+      return this.openFailed(error, path);
+    }
+    return this.verdict(stage, key, path, bytes);
+  }
+
+  private openFailed(error: unknown, path: string): ReadResult {
+    const code = errorCode(error);
+    if (code === "ENOENT" || code === "ENOTDIR") return { status: "miss" };
+    if (code === "EISDIR") {
+      this.moveAside(path, "corrupt"); // a directory where an entry belongs (an old-format entry or planted)
+      return { status: "corrupt", reason: "a directory stands where the entry file belongs" };
+    }
+    return this.readFailed(error, path);
+  }
+
+  private readFailed(error: unknown, path: string): ReadResult {
+    const code = errorCode(error);
+    return { status: "unreadable", reason: `${code === "EACCES" || code === "EPERM" ? "permission denied" : (code ?? String(error))} reading ${path}` };
+  }
+
+  private verdict(stage: string, key: string, path: string, bytes: Buffer): ReadResult {
+    const parsed = parseEntry(bytes, { stage, key });
+    if (typeof parsed === "string") return this.corrupt(path, parsed);
+    let outputs: unknown;
+    try {
+      outputs = decodePayload(parsed.codec, parsed.bytes.subarray(parsed.payloadStart));
+    } catch (error) {
+      return this.corrupt(path, `the outputs do not decode (${error instanceof Error ? error.message : String(error)})`);
+    }
+    return { status: "hit", outputs, bytes: parsed.size, files: parsed.files, payload: payloadOf(parsed), record: parsed.record };
+  }
+
+  private corrupt(path: string, reason: string): ReadResult {
+    this.moveAside(path, "corrupt");
+    return { status: "corrupt", reason };
+  }
+
+  /**
+   * Publishes an entry and returns its record. If the key was published meanwhile (by another
+   * process computing the same thing), the first entry is kept and its record returned; a damaged
+   * one in the way is moved aside and replaced.
+   *
+   * @throws CacheWriteError when the entry cannot be written (full disk, read-only, permissions,
+   *   a planted link); nothing is left behind then.
+   * @example
+   * const record = await store.put("register", key, { inputs, code, payload });
+   */
+  async put(stage: string, key: string, entry: NewEntry): Promise<EntryRecord> {
+    const path = this.entryPath(stage, key);
+    const record: EntryRecord = {
+      format: 2,
+      stage,
+      key,
+      createdAt: new Date().toISOString(),
+      inputs: entry.inputs,
+      code: entry.code,
+      outputs: { codec: entry.payload.codec, size: entry.payload.bytes.length },
+      ...(entry.outputFiles?.length ? { outputFiles: entry.outputFiles } : {}),
+    };
+    const bytes = encodeEntry(record, entry.payload.bytes);
+    const temp = await this.writeTemp(bytes);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.dirs.ensure(join(path, ".."));
+          linkSync(temp, path);
+          break;
+        } catch (error) {
+          const code = errorCode(error);
+          if (code === "EEXIST") {
+            const existing = await this.get(stage, key);
+            if (existing.status === "hit") return existing.record();
+            if (attempt === 0 && existing.status !== "unreadable") continue; // the damaged one was moved aside: try again
+            throw new CacheWriteError(`entry ${key} of stage '${stage}' could not be published: ${path} is in the way (${existing.status === "unreadable" || existing.status === "corrupt" ? existing.reason : existing.status})`, path, code);
+          }
+          if (code === "ENOENT" && attempt < 3) {
+            this.dirs.forget(); // `cache clear` removed a directory under us: make it again
+            continue;
+          }
+          if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EXDEV") {
+            // no hard links here (some network or FAT file systems): rename, last writer wins with equal content
+            renameSync(temp, path);
+            break;
+          }
+          throw error;
+        }
+      }
+      if (this.durable) syncDirSync(join(path, ".."));
+    } catch (error) {
+      throw error instanceof CacheWriteError ? error : writeError(error, path, `cannot publish entry ${key} of stage '${stage}'`);
+    } finally {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // renamed into place, or gone
+      }
+    }
+    this.setLatest(stage, key);
+    return record;
+  }
+
+  /** Writes bytes to a new file in tmp/ (fsynced when durable) and returns its path. */
+  private async writeTemp(bytes: Buffer): Promise<string> {
+    const temp = join(this.tmpDir, `put-${process.pid}-${randomBytes(6).toString("hex")}`);
+    try {
+      this.dirs.ensure(this.tmpDir);
+      if (bytes.length > SYNC_READ_MAX) {
+        const handle = await open(temp, CREATE_EXCLUSIVE, 0o666);
+        try {
+          await handle.writeFile(bytes);
+          if (this.durable) await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        return temp;
+      }
+      const fd = openSync(temp, CREATE_EXCLUSIVE, 0o666);
+      try {
+        let written = 0;
+        while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+        if (this.durable) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      return temp;
+    } catch (error) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // never created
+      }
+      throw error instanceof CacheWriteError ? error : writeError(error, temp, "cannot write a new cache entry");
+    }
+  }
+
+  /** Points `<stage-dir>/latest` at `key` (a temp file renamed over it: readers see the old or the new pointer). Best effort. */
+  private setLatest(stage: string, key: string): void {
+    const temp = join(this.tmpDir, `latest-${process.pid}-${randomBytes(6).toString("hex")}`);
+    try {
+      const fd = openSync(temp, CREATE_EXCLUSIVE, 0o666);
+      try {
+        writeSync(fd, `${JSON.stringify({ stage, key })}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, join(this.entriesDir, this.stageDir(stage), "latest"));
+    } catch {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // never created
+      }
+    }
+  }
+
+  /**
+   * The stage's most recently published entry, verified, or `undefined` (none, or it is gone or damaged).
+   *
+   * @example
+   * const last = await store.latest("register"); // to explain a miss: diff last?.inputs against the new manifest
+   */
+  async latest(stage: string): Promise<EntryRecord | undefined> {
+    const key = readLatest(join(this.entriesDir, this.stageDir(stage)), stage);
+    if (key === undefined) return undefined;
+    const read = await this.get(stage, key);
+    return read.status === "hit" ? read.record() : undefined;
+  }
+
+  /**
+   * Claims the computation of a key across processes (dir-claim.ts): the first caller computes, the
+   * others wait for its entry; a claimant that died is taken over.
+   *
+   * @example
+   * const c = await store.claim("train", key);
+   * if (c.owned) try { await store.put("train", key, entry); } finally { c.release(); }
+   */
+  claim(stage: string, key: string, options?: ClaimOptions): Promise<Claim> {
+    const path = this.entryPath(stage, key);
+    return this.claims.claim(key, () => lstatExists(path), options);
+  }
+
+  /**
+   * An entry's record and outputs (verified), for people: `memopipe cache show`. Without a key, the
+   * stage's latest entry.
+   *
+   * @example
+   * const shown = await store.show("register"); // { record, outputs } or undefined
+   */
+  async show(stage: string, key?: string): Promise<{ record: EntryRecord; outputs: unknown } | undefined> {
+    const k = key ?? readLatest(join(this.entriesDir, this.stageDir(stage)), stage);
+    if (k === undefined) return undefined;
+    if (!isKey(k)) {
+      const match = (await this.list()).filter((e) => e.stage === stage && e.key.startsWith(k));
+      if (match.length !== 1) return undefined;
+      return this.show(stage, match[0]!.key);
+    }
+    const read = await this.get(stage, k);
+    return read.status === "hit" ? { record: read.record(), outputs: read.outputs } : undefined;
+  }
+
+  /**
+   * Every entry whose file is whole, oldest first, with the bytes it takes. Checks each file's
+   * header and sizes but not its checksum (re-hashing a whole cache to list it is what made
+   * cacache's `verify()` slow); `get` verifies checksums.
+   *
+   * @example
+   * for (const e of await store.list()) console.log(e.stage, e.key.slice(0, 12), e.createdAt, e.bytes);
+   */
+  async list(): Promise<ListedEntry[]> {
+    const { found } = await this.scan();
+    return sortOldestFirst(found.flatMap((f) => (f.record ? [{ ...f.record, bytes: f.bytes }] : [])));
+  }
+
+  /**
+   * Counts and sizes of the entries, in all and per stage.
+   *
+   * @example
+   * const { entries, bytes, stages } = await store.stats(); // stages["register"].entries
+   */
+  async stats(): Promise<StoreStats> {
+    const stages: Record<string, { entries: number; bytes: number }> = {};
+    let entries = 0;
+    let bytes = 0;
+    for (const e of await this.list()) {
+      const s = (stages[e.stage] ??= { entries: 0, bytes: 0 });
+      s.entries++;
+      s.bytes += e.bytes;
+      entries++;
+      bytes += e.bytes;
+    }
+    return { entries, bytes, stages };
+  }
+
+  /**
+   * Collects garbage: damaged entries, entries older than `maxAgeMs`, then the oldest entries until
+   * the rest fit in `maxBytes`; crash leftovers in `tmp/` older than an hour and every entry moved
+   * aside; strays under `entries/` (entries of the previous format among them); locks of owners that
+   * are gone. `latest` pointers to removed entries are repointed to the stage's newest remaining
+   * entry (or removed with the then-empty stage directory).
+   *
+   * @example
+   * await store.gc({ maxBytes: 500 * 2 ** 20, maxAgeMs: 30 * 86_400_000 }); // { removed: 12, freedBytes: 73400320 }
+   */
+  async gc(options: GcOptions = {}): Promise<GcResult> {
+    const now = options.now ?? Date.now();
+    let removed = 0;
+    let freedBytes = 0;
+
+    // 1. tmp/: moved-aside entries always; work in progress only once it is clearly abandoned.
+    for (const name of await listDir(this.tmpDir)) {
+      const path = join(this.tmpDir, name);
+      const info = await lstat(path).catch(() => undefined);
+      if (!info) continue;
+      if (name.startsWith("corrupt-") || name.startsWith("trash-") || now - info.mtimeMs > STALE_TMP_MS) {
+        const bytes = await sizeOnDisk(path);
+        await rm(path, { recursive: true, force: true }).catch(() => undefined);
+        freedBytes += bytes;
+      }
+    }
+
+    // 2. entries/: damaged entries and strays, then by age, then by size (oldest first).
+    const { found, strays, stageDirs } = await this.scan();
+    for (const stray of strays) {
+      const bytes = await sizeOnDisk(stray);
+      if (this.removePath(stray)) freedBytes += bytes;
+    }
+    const valid: (Found & { record: EntryRecord })[] = [];
+    for (const f of found) {
+      if (f.record) valid.push(f as Found & { record: EntryRecord });
+      else if (this.removePath(f.path)) {
+        removed++;
+        freedBytes += f.bytes;
+      }
+    }
+    valid.sort((a, b) => compareCreated(a.record, b.record));
+    let kept = valid;
+    const drop = (f: Found): void => {
+      if (this.removePath(f.path)) {
+        removed++;
+        freedBytes += f.bytes;
+      }
+    };
+    if (options.maxAgeMs !== undefined) {
+      const cutoff = now - options.maxAgeMs;
+      kept = [];
+      for (const f of valid) {
+        if (Date.parse(f.record.createdAt) < cutoff) drop(f);
+        else kept.push(f);
+      }
+    }
+    if (options.maxBytes !== undefined) {
+      let total = kept.reduce((sum, f) => sum + f.bytes, 0);
+      while (total > options.maxBytes && kept.length > 0) {
+        const oldest = kept.shift()!;
+        drop(oldest);
+        total -= oldest.bytes;
+      }
+    }
+
+    // 3. latest pointers and empty directories.
+    for (const stageDir of stageDirs) {
+      const path = join(this.entriesDir, stageDir);
+      const remaining = kept.filter((f) => f.stageDir === stageDir);
+      const pointed = readLatest(path, undefined);
+      for (const shard of await listDir(path)) if (shard !== "latest") await rmdir(join(path, shard)).catch(() => undefined);
+      if (pointed !== undefined && remaining.some((f) => f.key === pointed)) continue;
+      const newest = remaining.at(-1);
+      if (newest) this.setLatest(newest.record.stage, newest.key);
+      else {
+        await rm(join(path, "latest"), { force: true });
+        await rmdir(path).catch(() => undefined); // not empty: a put landed meanwhile
+      }
+    }
+
+    // 4. locks left by owners that are gone (an owner alive keeps its lock).
+    for (const name of await listDir(join(this.dir, "locks"))) {
+      const path = join(this.dir, "locks", name);
+      const info = await lstat(path).catch(() => undefined);
+      if (info && (name.startsWith(".stale-") || now - info.mtimeMs > STALE_TMP_MS)) await unlink(path).catch(() => undefined);
+    }
+
+    // 5. the run log: the last runs only (`memopipe why` reads its end).
+    try {
+      freedBytes += trimEvents(this.dir, { keepRuns: options.keepRuns ?? 100 }).droppedBytes;
+    } catch {
+      // a log we cannot rewrite (read-only): left as it is
+    }
+    return { removed, freedBytes };
+  }
+
+  /**
+   * Removes every entry and all temporary work. A `put` running meanwhile in another process
+   * re-creates the directories it needs.
+   *
+   * @example
+   * await store.clear(); // `memopipe cache clear`
+   */
+  async clear(): Promise<void> {
+    const trash = join(this.tmpDir, `trash-${Date.now()}-${randomBytes(6).toString("hex")}`);
+    try {
+      this.dirs.ensure(this.tmpDir);
+      await rename(this.entriesDir, trash);
+    } catch (error) {
+      if (errorCode(error) !== "ENOENT") throw writeError(error, this.entriesDir, "cannot clear the cache");
+    }
+    await rm(this.tmpDir, { recursive: true, force: true });
+    this.dirs.forget();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private stageDir(stage: string): string {
+    let dir = this.stageDirs.get(stage);
+    if (dir === undefined) {
+      dir = stageDirName(stage);
+      this.stageDirs.set(stage, dir);
+    }
+    return dir;
+  }
+
+  /** Moves an entry out of `entries/` in one rename, so the next run recomputes it cleanly. Best effort (a read-only cache keeps it). */
+  private moveAside(path: string, prefix: "corrupt" | "trash"): boolean {
+    try {
+      this.dirs.ensure(this.tmpDir);
+      renameSync(path, join(this.tmpDir, `${prefix}-${Date.now()}-${randomBytes(6).toString("hex")}`));
+      return true;
+    } catch {
+      return false; // already moved or removed by another process, or the cache is read-only
+    }
+  }
+
+  /** Removes a file or a directory without ever leaving half of it in `entries/`: rename into `tmp/`, then delete. */
+  private removePath(path: string): boolean {
+    const target = join(this.tmpDir, `trash-${Date.now()}-${randomBytes(6).toString("hex")}`);
+    try {
+      this.dirs.ensure(this.tmpDir);
+      renameSync(path, target);
+    } catch {
+      return false;
+    }
+    void rm(target, { recursive: true, force: true }).catch(() => undefined);
+    return true;
+  }
+
+  /** Every entry file under `entries/` with its head, plus strays and the stage directories. */
+  private async scan(): Promise<{ found: Found[]; strays: string[]; stageDirs: string[] }> {
+    const found: Found[] = [];
+    const strays: string[] = [];
+    const stageDirs: string[] = [];
+    for (const stageDir of await listDir(this.entriesDir)) {
+      const stagePath = join(this.entriesDir, stageDir);
+      if (!(await lstat(stagePath).catch(() => undefined))?.isDirectory()) {
+        strays.push(stagePath);
+        continue;
+      }
+      stageDirs.push(stageDir);
+      for (const shard of await listDir(stagePath)) {
+        if (shard === "latest") continue;
+        const shardPath = join(stagePath, shard);
+        if (!/^[0-9a-f]{2}$/.test(shard) || !(await lstat(shardPath).catch(() => undefined))?.isDirectory()) {
+          strays.push(shardPath); // an entry directory of format 1, or anything else
+          continue;
+        }
+        for (const name of await listDir(shardPath)) {
+          const path = join(shardPath, name);
+          if (!isKey(name) || !name.startsWith(shard)) {
+            strays.push(path);
+            continue;
+          }
+          found.push(await readHead(path, stageDir, name));
+        }
+      }
+    }
+    return { found, strays, stageDirs };
+  }
+}
+
+function payloadOf(parsed: ParsedEntry): { codec: string; bytes: Uint8Array } {
+  return { codec: parsed.codec, bytes: parsed.bytes.subarray(parsed.payloadStart) };
+}
+
+function lstatExists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
+function writeError(error: unknown, path: string, what: string): CacheWriteError {
+  const code = errorCode(error);
+  const why =
+    code === "ENOSPC" || code === "EDQUOT"
+      ? "the disk is full"
+      : code === "EACCES" || code === "EPERM"
+        ? "permission denied"
+        : code === "EROFS"
+          ? "the file system is read-only"
+          : code === "ELOOP"
+            ? "a symbolic link is in the way"
+            : (code ?? (error instanceof Error ? error.message : String(error)));
+  return new CacheWriteError(`${what}: ${why} (${path})`, path, code, { cause: error });
+}
+
+/** The key `latest` points to, if it is well-formed (and names `stage`, when given). */
+function readLatest(stageDirPath: string, stage: string | undefined): string | undefined {
+  try {
+    const pointer = JSON.parse(readFileSync(join(stageDirPath, "latest"), "utf8")) as { stage?: unknown; key?: unknown } | null;
+    if (!pointer || !isKey(pointer.key) || (stage !== undefined && pointer.stage !== stage)) return undefined;
+    return pointer.key;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads an entry file's head (first line, header and record) without hashing the payload: what
+ * `list`, `stats` and `gc` need. A file whose head or size does not add up is reported with a problem.
+ */
+async function readHead(path: string, stageDir: string, key: string): Promise<Found> {
+  let bytes = 0;
+  try {
+    const handle = await open(path, "r");
+    try {
+      bytes = (await handle.stat()).size;
+      let buffer = Buffer.alloc(Math.min(bytes, 64 * 1024));
+      await handle.read(buffer, 0, buffer.length, 0);
+      let parsed = parseHead(buffer, bytes, stageDir, key);
+      if (parsed === "short") {
+        buffer = Buffer.alloc(bytes);
+        await handle.read(buffer, 0, bytes, 0);
+        parsed = parseHead(buffer, bytes, stageDir, key);
+      }
+      if (typeof parsed === "string") return { stageDir, key, path, bytes, record: undefined, problem: parsed };
+      return { stageDir, key, path, bytes, record: parsed };
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    return { stageDir, key, path, bytes, record: undefined, problem: errorCode(error) ?? String(error) };
+  }
+}
+
+function parseHead(buffer: Buffer, fileSize: number, stageDir: string, key: string): EntryRecord | string {
+  const line1 = 89;
+  if (buffer.length < line1 || !buffer.toString("latin1", 0, 24).startsWith("memopipe-entry 2 ")) return "not an entry";
+  const hotEnd = buffer.indexOf(0x0a, line1);
+  if (hotEnd < 0) return buffer.length < fileSize ? "short" : "no header";
+  let hot: { stage?: unknown; key?: unknown; size?: unknown; record?: unknown };
+  try {
+    hot = JSON.parse(buffer.toString("utf8", line1, hotEnd)) as typeof hot;
+  } catch {
+    return "bad header";
+  }
+  if (typeof hot.size !== "number" || typeof hot.record !== "number" || typeof hot.stage !== "string") return "bad header";
+  if (hot.key !== key || stageDirName(hot.stage) !== stageDir) return "misplaced";
+  const payloadStart = hotEnd + 1 + hot.record;
+  if (payloadStart + hot.size !== fileSize) return "size mismatch";
+  if (buffer.length < payloadStart) return buffer.length < fileSize ? "short" : "truncated";
+  try {
+    return JSON.parse(buffer.toString("utf8", hotEnd + 1, payloadStart - 1)) as EntryRecord;
+  } catch {
+    return "bad record";
+  }
+}
+
+async function listDir(path: string): Promise<string[]> {
+  try {
+    return await readdir(path);
+  } catch {
+    return [];
+  }
+}
+
+function compareCreated(a: EntryRecord, b: EntryRecord): number {
+  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0;
+}
+
+function sortOldestFirst<T extends EntryRecord>(records: T[]): T[] {
+  return records.sort(compareCreated);
+}
