@@ -1,308 +1,39 @@
 /**
- * Run-time benchmark: a built memopipe pipeline against the same logic written by hand, with
- * remeda's `pipe` and with Effect's `pipe`.
+ * Run-time benchmark: built memopipe pipelines of several shapes against the same logic written
+ * by hand (and, for the numbers shape, with remeda's `pipe` and Effect's `pipe`).
  *
- *   npx tsup && npx tsx bench/runtime.ts      (or `npm run bench`, through bench/run.ts)
+ *   npx tsup && npx tsx bench/runtime.ts      (or `npm run bench -- runtime`, through bench/run.ts)
  *
- * The case: 10 cheap integer steps, 2 stores, 2 ingests (one `ingestAfter`, one `ingestBefore`).
- * Every variant runs the same step logic and is checked to return the same result before timing.
- *
- * How the peers emulate memory (the way a user of those libraries would naturally write it): the
- * pipeline is a function whose call owns two `let` locals; a store is an inline step
- * `(v) => (a = v)` (it returns `v`, so the value flows on), and an ingesting step is an arrow
- * closing over the local, `(v) => s6(v, a)`. The memory-free steps are the same module-level
- * functions memopipe gets. So each call of a peer allocates the 4 small closures, as real code of
- * that shape does. (remeda's `R.tap(fn)` for the stores would add its `purry` dispatch on top.)
+ * The shapes (bench/runtime-shapes.ts): numbers (10 integer steps, 2 stores, 2 ingests), the same
+ * with one async step, 30 steps on object values with 5 stores and 5 ingests (and with one async
+ * step), sub-pipelines as steps, a fork of three branches into a merge, a fork tuple read by the
+ * next step, a fork tuple returned. Each is run as memopipe builds it (generated code), through
+ * the interpreter fallback (what runs where `new Function` is forbidden), and as hand-written code
+ * with the same semantics. Every variant is checked to return the same results before timing.
  *
  * Measurement: tinybench times one call of a task function per sample, and a timer read costs as
- * much as the whole pipeline, so each task function runs a batch of calls over a fixed array of
- * inputs and adds the results into a sink (so V8 cannot drop the calls); ns per call is the
- * batch's median latency divided by the batch size. Each variant has its own batch loop (a shared
- * `loop(fn)` would make its call site megamorphic and penalise whichever variant runs last). The
- * whole bench runs several rounds, rotating the task order, and reports the median over rounds.
+ * much as a short pipeline, so each task runs a batch of calls over a fixed array of inputs and
+ * adds a number from each result into a sink (so V8 cannot drop the calls); ns per call is the
+ * batch's median latency divided by the batch size. Each variant gets its own batch loop, compiled
+ * separately (`new Function`), so every loop's call site sees one function: a shared loop would
+ * turn megamorphic and penalise whichever variant runs last. The whole bench runs several rounds,
+ * rotating the task order, and reports the median over rounds. Ratios are against the hand-written
+ * variant of the same shape in the same run.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pipe as epipe } from "effect";
-import { pipe } from "memopipe";
-import { pipe as rpipe } from "remeda";
 import { Bench } from "tinybench";
 import { runIfEntryPoint } from "./entry.js";
-
-// ---------------------------------------------------------------------------------------------
-// The pipeline's steps (module-level, shared by memopipe and the peers)
-// ---------------------------------------------------------------------------------------------
-
-const s1 = (x: number): number => x + 1;
-const s2 = (x: number): number => x * 3; // store "a" after this step
-const s3 = (x: number): number => x - 7;
-const s4 = (x: number): number => x % 1009; // store "b" after this step
-const s5 = (x: number): number => x * 5;
-const s5Async = async (x: number): Promise<number> => x * 5; // the async variant's step 5
-const s6 = (x: number, a: number): number => x + a; // ingestAfter("a")
-const s7 = (x: number): number => x - 3;
-const s8 = (b: number, x: number): number => x - b; // ingestBefore("b")
-const s9 = (x: number): number => x * 2;
-const s10 = (x: number): number => x + 13;
-
-// ---------------------------------------------------------------------------------------------
-// Variants (sync)
-// ---------------------------------------------------------------------------------------------
-
-const builder = pipe<number>()
-  .step(s1)
-  .step(s2)
-  .store("a")
-  .step(s3)
-  .step(s4)
-  .store("b")
-  .step(s5)
-  .step(s6)
-  .ingestAfter("a")
-  .step(s7)
-  .step(s8)
-  .ingestBefore("b")
-  .step(s9)
-  .step(s10);
-
-const memoCodegen: (x: number) => number = builder.build();
-// `build("interpret")` is an internal option of the runtime class; the public type has no parameter.
-const memoInterpret = (builder as unknown as { build(mode: string): (x: number) => number }).build("interpret");
-
-/** What a person would write without a library: the arithmetic inline, memory in locals. */
-function handWritten(x: number): number {
-  let v = x + 1;
-  v = v * 3;
-  const a = v;
-  v = v - 7;
-  v = v % 1009;
-  const b = v;
-  v = v * 5;
-  v = v + a;
-  v = v - 3;
-  v = v - b;
-  v = v * 2;
-  return v + 13;
-}
-
-/** Hand-written, but calling the same step functions memopipe gets (shows the cost of the calls). */
-function handCalls(x: number): number {
-  let v = s2(s1(x));
-  const a = v;
-  v = s4(s3(v));
-  const b = v;
-  v = s6(s5(v), a);
-  v = s8(b, s7(v));
-  return s10(s9(v));
-}
-
-function viaRemeda(x: number): number {
-  let a = 0;
-  let b = 0;
-  return rpipe(
-    x,
-    s1,
-    s2,
-    (v: number) => (a = v),
-    s3,
-    s4,
-    (v: number) => (b = v),
-    s5,
-    (v: number) => s6(v, a),
-    s7,
-    (v: number) => s8(b, v),
-    s9,
-    s10,
-  );
-}
-
-function viaEffect(x: number): number {
-  let a = 0;
-  let b = 0;
-  return epipe(
-    x,
-    s1,
-    s2,
-    (v: number) => (a = v),
-    s3,
-    s4,
-    (v: number) => (b = v),
-    s5,
-    (v: number) => s6(v, a),
-    s7,
-    (v: number) => s8(b, v),
-    s9,
-    s10,
-  );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Variants (async: step 5 returns a Promise)
-// ---------------------------------------------------------------------------------------------
-
-const asyncBuilder = pipe<number>()
-  .step(s1)
-  .step(s2)
-  .store("a")
-  .step(s3)
-  .step(s4)
-  .store("b")
-  .step(s5Async)
-  .step(s6)
-  .ingestAfter("a")
-  .step(s7)
-  .step(s8)
-  .ingestBefore("b")
-  .step(s9)
-  .step(s10);
-
-const memoAsyncCodegen: (x: number) => Promise<number> = asyncBuilder.build();
-const memoAsyncInterpret = (asyncBuilder as unknown as { build(mode: string): (x: number) => Promise<number> }).build(
-  "interpret",
-);
-
-async function handWrittenAsync(x: number): Promise<number> {
-  let v = x + 1;
-  v = v * 3;
-  const a = v;
-  v = v - 7;
-  v = v % 1009;
-  const b = v;
-  v = await s5Async(v);
-  v = v + a;
-  v = v - 3;
-  v = v - b;
-  v = v * 2;
-  return v + 13;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Batch loops: one per variant, so each call site stays monomorphic
-// ---------------------------------------------------------------------------------------------
-
-const BATCH = 1024;
-const ASYNC_BATCH = 256;
-const INPUTS: number[] = Array.from({ length: BATCH }, (_, i) => (i * 7919) % 1000);
-
-let sink = 0;
-
-function loopHand(): void {
-  let acc = 0;
-  for (let i = 0; i < BATCH; i++) acc += handWritten(INPUTS[i]!);
-  sink += acc;
-}
-function loopHandCalls(): void {
-  let acc = 0;
-  for (let i = 0; i < BATCH; i++) acc += handCalls(INPUTS[i]!);
-  sink += acc;
-}
-function loopMemoCodegen(): void {
-  let acc = 0;
-  for (let i = 0; i < BATCH; i++) acc += memoCodegen(INPUTS[i]!);
-  sink += acc;
-}
-function loopMemoInterpret(): void {
-  let acc = 0;
-  for (let i = 0; i < BATCH; i++) acc += memoInterpret(INPUTS[i]!);
-  sink += acc;
-}
-function loopRemeda(): void {
-  let acc = 0;
-  for (let i = 0; i < BATCH; i++) acc += viaRemeda(INPUTS[i]!);
-  sink += acc;
-}
-function loopEffect(): void {
-  let acc = 0;
-  for (let i = 0; i < BATCH; i++) acc += viaEffect(INPUTS[i]!);
-  sink += acc;
-}
-async function loopHandAsync(): Promise<void> {
-  let acc = 0;
-  for (let i = 0; i < ASYNC_BATCH; i++) acc += await handWrittenAsync(INPUTS[i]!);
-  sink += acc;
-}
-async function loopMemoAsyncCodegen(): Promise<void> {
-  let acc = 0;
-  for (let i = 0; i < ASYNC_BATCH; i++) acc += await memoAsyncCodegen(INPUTS[i]!);
-  sink += acc;
-}
-async function loopMemoAsyncInterpret(): Promise<void> {
-  let acc = 0;
-  for (let i = 0; i < ASYNC_BATCH; i++) acc += await memoAsyncInterpret(INPUTS[i]!);
-  sink += acc;
-}
-
-interface Variant {
-  readonly name: string;
-  readonly group: "sync" | "async";
-  readonly batch: number;
-  readonly loop: () => void | Promise<void>;
-}
-
-const VARIANTS: readonly Variant[] = [
-  { name: "hand-written", group: "sync", batch: BATCH, loop: loopHand },
-  { name: "hand-written (calls steps)", group: "sync", batch: BATCH, loop: loopHandCalls },
-  { name: "memopipe codegen", group: "sync", batch: BATCH, loop: loopMemoCodegen },
-  { name: "memopipe interpret", group: "sync", batch: BATCH, loop: loopMemoInterpret },
-  { name: "remeda pipe", group: "sync", batch: BATCH, loop: loopRemeda },
-  { name: "effect pipe", group: "sync", batch: BATCH, loop: loopEffect },
-  { name: "hand-written async", group: "async", batch: ASYNC_BATCH, loop: loopHandAsync },
-  { name: "memopipe codegen async", group: "async", batch: ASYNC_BATCH, loop: loopMemoAsyncCodegen },
-  { name: "memopipe interpret async", group: "async", batch: ASYNC_BATCH, loop: loopMemoAsyncInterpret },
-];
-
-// ---------------------------------------------------------------------------------------------
-// Correctness check (before any timing)
-// ---------------------------------------------------------------------------------------------
-
-async function checkEquivalence(): Promise<void> {
-  // The generated function calls its steps as the closure constants f0, f1, ...; the interpreter
-  // fallback does not (it may share the name "pipeline", so the name proves nothing). The async
-  // pipeline has an `async function` step, so it is wrapped to reject instead of throwing
-  // (src/runtime/async-steps.ts) and its source shows the wrapper: the sync one is checked.
-  const generated = (fn: (x: number) => unknown) => /\bf0\(/.test(fn.toString());
-  if (!generated(memoCodegen) || generated(memoInterpret)) {
-    throw new Error("memopipe .build() did not return the generated function (fell back to the interpreter?)");
-  }
-  const syncFns: Record<string, (x: number) => number> = {
-    "memopipe codegen": memoCodegen,
-    "memopipe interpret": memoInterpret,
-    "hand-written (calls steps)": handCalls,
-    "remeda pipe": viaRemeda,
-    "effect pipe": viaEffect,
-  };
-  const asyncFns: Record<string, (x: number) => Promise<number>> = {
-    "hand-written async": handWrittenAsync,
-    "memopipe codegen async": memoAsyncCodegen,
-    "memopipe interpret async": memoAsyncInterpret,
-  };
-  for (const x of [0, 1, 7, 42, 500, 999, -5, 123456]) {
-    const expected = handWritten(x);
-    for (const [name, fn] of Object.entries(syncFns)) {
-      const got = fn(x);
-      if (got !== expected) throw new Error(`${name}(${x}) = ${got}, hand-written gives ${expected}`);
-    }
-    for (const [name, fn] of Object.entries(asyncFns)) {
-      const pending = fn(x);
-      if (!(pending instanceof Promise)) throw new Error(`${name}(${x}) did not return a Promise`);
-      const got = await pending;
-      if (got !== expected) throw new Error(`${name}(${x}) = ${got}, hand-written gives ${expected}`);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Measurement
-// ---------------------------------------------------------------------------------------------
+import { SHAPES, type Shape } from "./runtime-shapes.js";
 
 export interface RuntimeOptions {
-  /** Rounds of the whole bench; the median over rounds is reported. Default 9. */
+  /** Rounds of the whole bench; the median over rounds is reported. Default 7. */
   readonly rounds?: number;
-  /** tinybench time budget per task per round, ms. Default 300. */
+  /** tinybench time budget per task per round, ms. Default 200. */
   readonly time?: number;
-  /** tinybench warmup budget per task per round, ms. Default 100. */
+  /** tinybench warmup budget per task per round, ms. Default 80. */
   readonly warmupTime?: number;
   /** Print the table and goals. Default true. */
   readonly print?: boolean;
@@ -311,12 +42,11 @@ export interface RuntimeOptions {
 }
 
 export interface VariantResult {
+  readonly shape: string;
   readonly name: string;
-  readonly group: "sync" | "async";
   /** Median over rounds of the per-round median ns per call. */
   readonly nsPerCall: number;
-  readonly opsPerSec: number;
-  /** memopipe-or-peer time per call / the group's hand-written time per call. */
+  /** This variant's time per call / the shape's hand-written time per call. */
   readonly vsHand: number;
   /** Per-round ns per call, in round order. */
   readonly rounds: readonly number[];
@@ -351,60 +81,94 @@ function resolvedMemopipe(): string {
   }
 }
 
+let sink = 0;
+const addToSink = (n: number) => {
+  sink += n;
+};
+
+/**
+ * A batch loop of its own for one variant (see the header: one call site per variant). The source
+ * names the variant: V8 caches `new Function` code by its source text together with its type
+ * feedback, so loops with the same text would share one feedback vector (and one megamorphic call
+ * site) after all; that made every memopipe row of the first version of this bench 2.5× slower.
+ */
+function makeLoop(shape: Shape, fn: (input: never) => unknown, id: string): () => void | Promise<void> {
+  const body = `// ${id.replace(/[^\w ,+/-]/g, "")}\n` + (shape.async
+    ? "return async function loop() { let acc = 0; for (let i = 0; i < inputs.length; i++) acc += value(await fn(inputs[i])); add(acc); };"
+    : "return function loop() { let acc = 0; for (let i = 0; i < inputs.length; i++) acc += value(fn(inputs[i])); add(acc); };");
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a fresh function per variant, on purpose
+  return new Function("fn", "inputs", "value", "add", body)(fn, shape.inputs, shape.value, addToSink) as () => void | Promise<void>;
+}
+
+/** Every variant gives the hand-written results, and memopipe's default build is generated code. */
+async function checkEquivalence(): Promise<void> {
+  // The generated function calls its constants c0, c1, …; the interpreter does not. An always-async
+  // pipeline is wrapped (async-steps.ts), so its source shows the wrapper: only sync ones are checked.
+  const generated = (fn: unknown) => /\bc\d+\(/.test(String(fn));
+  for (const shape of SHAPES) {
+    const { memopipe, "memopipe interpreter": interp } = shape.variants;
+    if (!shape.async && (!generated(memopipe) || generated(interp))) {
+      throw new Error(`${shape.name}: .build() did not return the generated function (fell back to the interpreter?)`);
+    }
+    const hand = shape.variants["hand-written"]!;
+    for (const input of shape.inputs.slice(0, 16)) {
+      const expected = JSON.stringify(await hand(input as never));
+      for (const [name, fn] of Object.entries(shape.variants)) {
+        const result = fn(input as never);
+        if (shape.async && !(result instanceof Promise)) throw new Error(`${shape.name} / ${name} did not return a Promise`);
+        const got = JSON.stringify(await result);
+        if (got !== expected) throw new Error(`${shape.name} / ${name}(${JSON.stringify(input)}) = ${got}, hand-written gives ${expected}`);
+      }
+    }
+  }
+}
+
 export async function main(options: RuntimeOptions = {}): Promise<RuntimeResults> {
-  const rounds = options.rounds ?? 9;
-  const time = options.time ?? 300;
-  const warmupTime = options.warmupTime ?? 100;
+  const rounds = options.rounds ?? 7;
+  const time = options.time ?? 200;
+  const warmupTime = options.warmupTime ?? 80;
   const print = options.print ?? true;
   const here = dirname(fileURLToPath(import.meta.url));
   const outFile = options.outFile ?? join(here, ".out", "runtime.json");
+  const loadAvg1 = loadavg()[0] ?? 0;
 
   await checkEquivalence();
 
-  const perRound = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
+  const tasks = SHAPES.flatMap((shape) =>
+    Object.entries(shape.variants).map(([name, fn]) => ({ id: `${shape.name} / ${name}`, shape, name, batch: shape.inputs.length, loop: makeLoop(shape, fn, `${shape.name} / ${name}`) })),
+  );
+  const perRound = new Map<string, number[]>(tasks.map((t) => [t.id, []]));
   for (let r = 0; r < rounds; r++) {
     // Rotate the order each round, so no variant always runs first (cold machine) or last.
-    const order = VARIANTS.map((_, i) => VARIANTS[(i + r) % VARIANTS.length]!);
-    const bench = new Bench({ name: `runtime round ${r + 1}`, time, warmupTime, iterations: 32, warmupIterations: 16 });
-    for (const v of order) bench.add(v.name, v.loop, { async: v.group === "async" });
+    const order = tasks.map((_, i) => tasks[(i + r) % tasks.length]!);
+    const bench = new Bench({ name: `runtime round ${r + 1}`, time, warmupTime, iterations: 24, warmupIterations: 12 });
+    for (const t of order) bench.add(t.id, t.loop, { async: t.shape.async });
     await bench.run();
-    for (const v of order) {
-      const result = bench.getTask(v.name)!.result;
+    for (const t of order) {
+      const result = bench.getTask(t.id)!.result;
       if (result.state !== "completed") {
-        throw new Error(`task ${v.name} did not complete: ${result.state}${"error" in result ? ` (${String(result.error)})` : ""}`);
+        throw new Error(`task ${t.id} did not complete: ${result.state}${"error" in result ? ` (${String(result.error)})` : ""}`);
       }
-      perRound.get(v.name)!.push((result.latency.p50 * 1e6) / v.batch);
+      perRound.get(t.id)!.push((result.latency.p50 * 1e6) / t.batch);
     }
     if (print && process.stdout.isTTY) process.stdout.write(`round ${r + 1}/${rounds} done\r`);
   }
   if (print && process.stdout.isTTY) process.stdout.write("\x1b[2K\r");
 
-  const ns = (name: string) => median(perRound.get(name)!);
-  const handNs = { sync: ns("hand-written"), async: ns("hand-written async") };
-  const variants: VariantResult[] = VARIANTS.map((v) => {
-    const nsPerCall = ns(v.name);
-    return {
-      name: v.name,
-      group: v.group,
-      nsPerCall,
-      opsPerSec: 1e9 / nsPerCall,
-      vsHand: nsPerCall / handNs[v.group],
-      rounds: perRound.get(v.name)!,
-    };
+  const ns = (shape: string, name: string) => median(perRound.get(`${shape} / ${name}`)!);
+  const variants: VariantResult[] = tasks.map((t) => {
+    const nsPerCall = ns(t.shape.name, t.name);
+    return { shape: t.shape.name, name: t.name, nsPerCall, vsHand: nsPerCall / ns(t.shape.name, "hand-written"), rounds: perRound.get(t.id)! };
   });
-
-  const codegen = ns("memopipe codegen");
-  const goals: Goal[] = [
-    { name: "sync: memopipe codegen / hand-written", value: codegen / handNs.sync, target: "<= 1.2", met: codegen / handNs.sync <= 1.2 },
-    { name: "sync: memopipe codegen / remeda pipe", value: codegen / ns("remeda pipe"), target: "< 1 (faster)", met: codegen < ns("remeda pipe") },
-    { name: "sync: memopipe codegen / effect pipe", value: codegen / ns("effect pipe"), target: "< 1 (faster)", met: codegen < ns("effect pipe") },
-    {
-      name: "async: memopipe codegen / hand-written async",
-      value: ns("memopipe codegen async") / handNs.async,
-      target: "<= 1.2",
-      met: ns("memopipe codegen async") / handNs.async <= 1.2,
-    },
-  ];
+  const ratio = (shape: string, name: string) => variants.find((v) => v.shape === shape && v.name === name)!.vsHand;
+  const goals: Goal[] = SHAPES.map((shape) => {
+    const value = ratio(shape.name, "memopipe");
+    return { name: `${shape.name}: memopipe / hand-written`, value, target: `<= ${shape.goal}`, met: value <= shape.goal };
+  });
+  for (const peer of ["remeda pipe", "Effect pipe"]) {
+    const value = ns("numbers", "memopipe") / ns("numbers", peer);
+    goals.push({ name: `numbers: memopipe / ${peer}`, value, target: "< 1 (faster)", met: value < 1 });
+  }
   const allGoalsMet = goals.every((g) => g.met);
 
   const meta = {
@@ -414,37 +178,29 @@ export async function main(options: RuntimeOptions = {}): Promise<RuntimeResults
     v8: process.versions.v8,
     cpu: cpus()[0]?.model ?? "unknown",
     cores: cpus().length,
+    loadAvg1,
     memopipeResolvedTo: resolvedMemopipe(),
-    pipeline: "10 integer steps, 2 stores, 2 ingests (1 ingestAfter, 1 ingestBefore); async variant: step 5 returns a Promise",
+    shapes: SHAPES.map((s) => ({ name: s.name, description: s.description, async: s.async, goal: s.goal, batch: s.inputs.length })),
     rounds,
     timePerTaskMs: time,
     warmupTimeMs: warmupTime,
-    batch: { sync: BATCH, async: ASYNC_BATCH },
     statistic: "per round: tinybench latency p50 of one batch / batch size; reported: median over rounds",
   };
 
   if (print) {
-    console.log(`memopipe runtime benchmark — ${meta.node}, ${meta.cores} cores, ${meta.cpu}`);
+    console.log(`memopipe runtime benchmark — ${meta.node}, ${meta.cores} cores, ${meta.cpu}, load average ${loadAvg1.toFixed(2)} before the run`);
     console.log(`memopipe resolved to ${meta.memopipeResolvedTo}`);
-    console.log(`${rounds} rounds × ${time} ms per task, median over rounds (sync batch ${BATCH}, async batch ${ASYNC_BATCH} sequential awaits)\n`);
-    const rows = variants.map((v) => {
-      const rs = v.rounds;
-      return {
-        group: v.group,
+    console.log(`${rounds} rounds × ${time} ms per task, median over rounds; async shapes await each call in turn\n`);
+    console.table(
+      variants.map((v) => ({
+        shape: v.shape,
         variant: v.name,
         "ns/call": v.nsPerCall.toFixed(2),
-        "ops/s": Math.round(v.opsPerSec).toLocaleString("en-US"),
         "× hand": v.vsHand.toFixed(2),
-        "rounds min–max ns": `${Math.min(...rs).toFixed(1)}–${Math.max(...rs).toFixed(1)}`,
-      };
-    });
-    console.table(rows);
-    console.log("memopipe (codegen) vs peers, time per call:");
-    for (const peer of ["remeda pipe", "effect pipe"]) {
-      const ratio = codegen / ns(peer);
-      console.log(`  memopipe / ${peer}: ${ratio.toFixed(2)}× (${ratio < 1 ? `${(1 / ratio).toFixed(2)}× faster` : `${ratio.toFixed(2)}× slower`})`);
-    }
-    console.log("\nGoals (default codegen path; the interpreter rows are informational):");
+        "rounds min–max ns": `${Math.min(...v.rounds).toFixed(1)}–${Math.max(...v.rounds).toFixed(1)}`,
+      })),
+    );
+    console.log("Goals (memopipe's default build, generated code; the interpreter rows are informational):");
     for (const g of goals) console.log(`  ${g.met ? "GOAL MET   " : "GOAL MISSED"}  ${g.name} = ${g.value.toFixed(2)} (target ${g.target})`);
     console.log(allGoalsMet ? "\nGOAL MET: all runtime goals met" : "\nGOAL MISSED: not all runtime goals met");
   }

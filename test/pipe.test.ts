@@ -1,3 +1,4 @@
+import { deepStrictEqual } from "node:assert";
 import { describe, expect, it } from "vitest";
 import {
   DuplicateMemoryKeyError,
@@ -208,7 +209,10 @@ describe.each(modes)("pipe (%s)", (mode) => {
     const forked = build(pipe<number>().fork((x) => x + 1, (x) => String(x)), mode);
     const tuple = forked(1);
     expect(tuple).toEqual([2, "1"]);
-    expect(Object.isFrozen(tuple)).toBe(true);
+    // a fork result is a plain array to everything outside memopipe (its brand is a private field)
+    expect(Object.getPrototypeOf(tuple)).toBe(Array.prototype);
+    expect(Reflect.ownKeys(tuple)).toEqual(["0", "1", "length"]);
+    deepStrictEqual(tuple, [2, "1"]);
 
     expect(build(pipe<number>().fork((x) => x + 1, (x) => x * 2).merge((a, b) => a + b), mode)(3)).toBe(10);
     const p = build(pipe<number>().fork((x) => x, (x) => -x).to(Point), mode)(4);
@@ -222,6 +226,87 @@ describe.each(modes)("pipe (%s)", (mode) => {
     )(1);
     // nested fork tuples are flattened; the array a branch returned as a value is kept whole
     expect(flat).toEqual([1, 2, 3, [1, 1]]);
+  });
+
+  it("flattens the fork tuples the pipeline composed: sub-pipelines, identity, fork(...) calls", () => {
+    const inner = pipe<number>().fork((x) => x + 1, (x) => x + 2).build();
+    expect(build(pipe<number>().fork(identity, inner).flatten(), mode)(1)).toEqual([1, 2, 3]);
+    // identity of a fork tuple is that fork tuple
+    expect(build(pipe<number>().fork((x) => x, (x) => -x).fork(identity, (t) => t.length).flatten(), mode)(5)).toEqual([5, -5, 2]);
+    // a fork(...) called by your own function still carries its shape
+    expect(build(pipe<number>().fork((x) => x, (x) => fork((y: number) => y * 2, (y: number) => y * 3)(x)).flatten(), mode)(1)).toEqual([1, 2, 3]);
+    // a step's own tuple is a value, even the fork tuple it was given
+    expect(build(pipe<number>().fork((x) => x, (x) => [x, x] as const).flatten(), mode)(1)).toEqual([1, [1, 1]]);
+    const passed = build(
+      pipe<number>()
+        .fork((x) => x, (x) => x * 2)
+        .step((t) => t)
+        .fork((t) => t, (t) => t[0])
+        .flatten(),
+      mode,
+    )(1);
+    expect(passed).toEqual([[1, 2], 1]);
+    // a pipeline's result with nested fork tuples keeps its shape for the free flatten
+    const nestedResult = build(pipe<number>().fork(identity, fork((x: number) => x + 1, (x: number) => `${x}`)), mode)(1);
+    expect(nestedResult).toEqual([1, [2, "1"]]);
+    expect(flatten(nestedResult)).toEqual([1, 2, "1"]);
+    // async branches: the same shapes
+    const asyncInner = pipe<number>().fork(async (x) => x + 1, (x) => x + 2).build();
+    return expect(build(pipe<number>().fork(identity, asyncInner).flatten(), mode)(1)).resolves.toEqual([1, 2, 3]);
+  });
+
+  it("fuses a fork with the merge or to() after it, sync and async, naming the failing step", async () => {
+    class Pair {
+      constructor(
+        readonly a: number,
+        readonly b: string,
+      ) {}
+    }
+    const merged = build(
+      pipe<number>()
+        .store("n")
+        .fork((x) => x + 1, (x) => `${x}`)
+        .merge((a, b) => `${b}:${a}`)
+        .step((s: string, n: number) => `${s}/${n}`)
+        .ingestAfter("n"),
+      mode,
+    );
+    expect(merged(4)).toBe("4:5/4");
+    const asyncBranch = build(
+      pipe<number>()
+        .fork(async (x) => x + 1, (x) => `${x}`)
+        .merge((a, b) => `${b}:${a}`),
+      mode,
+    );
+    await expect(asyncBranch(4)).resolves.toBe("4:5");
+    const constructed = build(pipe<number>().fork((x) => x * 2, async (x) => `${x}`).to(Pair), mode);
+    await expect(constructed(3)).resolves.toEqual(new Pair(6, "3"));
+    expect(build(pipe<number>().fork((x) => x, (x) => `${x}`).to(Pair), mode)(1)).toBeInstanceOf(Pair);
+    // a throwing branch is the fork's error; a throwing merge is the merge's
+    const badBranch = build(
+      pipe<number>()
+        .step((x) => x)
+        .fork(
+          (x) => x,
+          (): number => {
+            throw new Error("branch");
+          },
+        )
+        .merge((a, b) => a + b),
+      mode,
+    );
+    expect(() => badBranch(1)).toThrow(expect.objectContaining({ name: "PipelineStepError", step: 2 }));
+    const badMerge = build(
+      pipe<number>()
+        .fork((x) => x, (x) => x)
+        .merge((): number => {
+          throw new Error("merge");
+        }),
+      mode,
+    );
+    expect(() => badMerge(1)).toThrow(expect.objectContaining({ step: 2, stepName: "merge(anonymous function)" }));
+    // a merge that returns a Promise: the pipeline awaits it
+    await expect(build(pipe<number>().fork((x) => x, (x) => x).merge(async (a, b) => a + b), mode)(2)).resolves.toBe(4);
   });
 
   it("runs async fork branches concurrently and keeps their order", async () => {

@@ -1,7 +1,7 @@
 import type { ModeOfAll, ResultIn } from "../types/async.js";
 import type { ForkResults, NoBranch } from "../types/fork.js";
 import type { AwaitedAll, Flatten } from "../types/tuple.js";
-import { flattenFork, requireTuple, runFork } from "../runtime/fork.js";
+import { defineShape, flattenTuple, markResult, requireTuple, runFork, shapeOf, unmarked, type Shape } from "../runtime/fork.js";
 import { alwaysAsync, isAlwaysAsync } from "../runtime/async-steps.js";
 import { PipelineDefinitionError } from "../runtime/errors.js";
 import { unwrapMemorizable } from "./memorizable.js";
@@ -49,13 +49,20 @@ export function fork<
 ): (input: In) => ResultIn<ModeOfAll<ForkResults<[A, B, D, E, F, G, H, I, J, L]>>, AwaitedAll<ForkResults<[A, B, D, E, F, G, H, I, J, L]>>>;
 export function fork(...branches: readonly unknown[]): (input: never) => unknown {
   if (branches.length === 0) throw new PipelineDefinitionError("fork(...) needs at least one branch");
-  const fns = branches.map((b, i) => {
+  const originals = branches.map((b, i) => {
     if (typeof b !== "function") throw new PipelineDefinitionError(`fork branch ${i + 1} must be a function, got ${typeof b}`);
     return unwrapMemorizable(b as (input: unknown) => unknown);
   });
-  const forked = (input: unknown) => runFork(fns, input);
+  const fns = originals.map(unmarked);
   // a fork with an async branch always returns a Promise: let pipelines see that (async-steps.ts)
-  return fns.some(isAlwaysAsync) ? alwaysAsync(forked) : forked;
+  const wrap = (f: (input: unknown) => unknown) => (originals.some(isAlwaysAsync) ? alwaysAsync(f) : f);
+  const raw = wrap((input: unknown) => runFork(fns, input));
+  // Its result's shape (runtime/fork.ts): what a pipeline using this fork as a step or a branch
+  // knows statically, and calls `raw` for. Called directly, its result carries the shape.
+  const shapeFor = (input: Shape): Shape => originals.map((b) => shapeOf(b, input));
+  const own = shapeFor(null) as readonly Shape[];
+  const forked = wrap((input: unknown) => markResult(runFork(fns, input), own));
+  return defineShape(forked, shapeFor, raw);
 }
 
 /**
@@ -91,6 +98,8 @@ export function to<P extends readonly unknown[], I>(ctor: new (...args: P) => I)
 export function identity<T>(value: T): T {
   return value;
 }
+// Its result is its input: a fork tuple stays one (runtime/fork.ts).
+defineShape(identity, (input) => input);
 
 /**
  * Flattens nested fork results into one tuple.
@@ -99,5 +108,5 @@ export function identity<T>(value: T): T {
  * flatten(fork((x: number) => x, fork((x: number) => x + 1, (x: number) => x + 2))(1)); // readonly [1, 2, 3]
  */
 export function flatten<T extends readonly unknown[]>(tuple: T): Flatten<T> {
-  return flattenFork(requireTuple(tuple, "flatten()")) as Flatten<T>;
+  return flattenTuple(tuple, null) as unknown as Flatten<T>;
 }

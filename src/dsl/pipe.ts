@@ -9,7 +9,7 @@ import {
   PipelineDefinitionError,
   UnknownMemoryKeyError,
 } from "../runtime/errors.js";
-import { flattenFork, requireTuple, runFork } from "../runtime/fork.js";
+import { flatShape, flattenTuple, requireTuple, runFork, shapeOf, unmarked, type Shape } from "../runtime/fork.js";
 import { isAlwaysAsync } from "../runtime/async-steps.js";
 import type { Op, StepOp } from "../runtime/program.js";
 import { describeFunction, unwrapMemorizable } from "./memorizable.js";
@@ -33,11 +33,13 @@ class PipeImpl {
     /** Whether the last operation is a step that `.ingestBefore/.ingestAfter` may modify. */
     private readonly lastStep: { readonly allow: true | string } | undefined,
     private readonly steps: number,
+    /** The shape of the current value (runtime/fork.ts): which parts are fork tuples, for flatten. */
+    private readonly shape: Shape,
   ) {}
 
-  private add(op: Omit<StepOp, "position" | "before" | "after" | "kind">, allow: true | string): PipeImpl {
+  private add(op: Omit<StepOp, "position" | "before" | "after" | "kind">, allow: true | string, shape: Shape): PipeImpl {
     const step: StepOp = { kind: "step", before: [], after: [], position: this.steps + 1, ...op };
-    return new PipeImpl([...this.ops, step], this.keys, { allow }, this.steps + 1);
+    return new PipeImpl([...this.ops, step], this.keys, { allow }, this.steps + 1, shape);
   }
 
   step(f: unknown): PipeImpl {
@@ -46,14 +48,14 @@ class PipeImpl {
     }
     const allow = (f as { [ALLOW_INGEST]?: boolean })[ALLOW_INGEST] === false ? "this step was marked memorizable(f, { allowIngest: false })" : true;
     const fn = unwrapMemorizable(f as AnyFn);
-    return this.add({ fn, name: describeFunction(f as AnyFn), alwaysAsync: isAlwaysAsync(fn) }, allow);
+    return this.add({ fn: unmarked(fn), name: describeFunction(f as AnyFn), alwaysAsync: isAlwaysAsync(fn) }, allow, shapeOf(fn, this.shape));
   }
 
   store(key: unknown): PipeImpl {
     if (typeof key !== "string") throw new PipelineDefinitionError(`a memory key must be a string, got ${describeValue(key)}`);
     if (this.keys.has(key)) throw new DuplicateMemoryKeyError(key);
     const keys = new Map(this.keys).set(key, this.keys.size);
-    return new PipeImpl([...this.ops, { kind: "store", slot: this.keys.size }], keys, undefined, this.steps);
+    return new PipeImpl([...this.ops, { kind: "store", slot: this.keys.size }], keys, undefined, this.steps, this.shape);
   }
 
   ingestBefore(key: unknown): PipeImpl {
@@ -76,7 +78,7 @@ class PipeImpl {
     if (slot === undefined) throw new UnknownMemoryKeyError(key, [...this.keys.keys()]);
     const op: StepOp =
       side === "before" ? { ...last, before: [...last.before, slot] } : { ...last, after: [...last.after, slot] };
-    return new PipeImpl([...this.ops.slice(0, -1), op], this.keys, this.lastStep, this.steps);
+    return new PipeImpl([...this.ops.slice(0, -1), op], this.keys, this.lastStep, this.steps, this.shape);
   }
 
   fork(...branches: unknown[]): PipeImpl {
@@ -84,10 +86,12 @@ class PipeImpl {
     branches.forEach((b, i) => {
       if (typeof b !== "function") throw new PipelineDefinitionError(`fork branch ${i + 1} must be a function, got ${describeValue(b)}`);
     });
-    const fns = (branches as AnyFn[]).map(unwrapMemorizable);
+    const originals = (branches as AnyFn[]).map(unwrapMemorizable);
+    const fns = originals.map(unmarked);
     const fork = (input: unknown) => runFork(fns, input);
     const name = `fork(${(branches as AnyFn[]).map(describeFunction).join(", ")})`;
-    return this.add({ fn: fork, name, alwaysAsync: fns.some(isAlwaysAsync) }, "fork(...) only combines its branches");
+    const shape = originals.map((b) => shapeOf(b, this.shape));
+    return this.add({ fn: fork, name, alwaysAsync: originals.some(isAlwaysAsync), inline: { kind: "fork", branches: fns } }, "fork(...) only combines its branches", shape);
   }
 
   merge(h: unknown): PipeImpl {
@@ -95,23 +99,25 @@ class PipeImpl {
     const fn = unwrapMemorizable(h as AnyFn);
     const merge = (tuple: unknown) => fn(...requireTuple(tuple, "merge(h)"));
     const name = `merge(${describeFunction(h as AnyFn)})`;
-    return this.add({ fn: merge, name, alwaysAsync: isAlwaysAsync(fn) }, "merge(h) only spreads the tuple");
+    return this.add({ fn: merge, name, alwaysAsync: isAlwaysAsync(fn), inline: { kind: "merge", fn } }, "merge(h) only spreads the tuple", null);
   }
 
   to(ctor: unknown): PipeImpl {
     if (typeof ctor !== "function") throw new PipelineDefinitionError(`to(Ctor) needs a class, got ${describeValue(ctor)}`);
     const C = ctor as new (...args: unknown[]) => unknown;
     const to = (tuple: unknown) => new C(...requireTuple(tuple, "to(Ctor)"));
-    return this.add({ fn: to, name: `to(${C.name || "anonymous class"})`, alwaysAsync: false }, "to(Ctor) only spreads the tuple");
+    return this.add({ fn: to, name: `to(${C.name || "anonymous class"})`, alwaysAsync: false, inline: { kind: "to", ctor: C } }, "to(Ctor) only spreads the tuple", null);
   }
 
   flatten(): PipeImpl {
-    const flatten = (tuple: unknown) => flattenFork(requireTuple(tuple, "flatten()"));
-    return this.add({ fn: flatten, name: "flatten()", alwaysAsync: false }, "flatten() only reshapes the tuple");
+    // The shape of the tuple is known here when forks made it (runtime/fork.ts).
+    const shape = this.shape;
+    const flatten = (tuple: unknown) => flattenTuple(tuple, shape);
+    return this.add({ fn: flatten, name: "flatten()", alwaysAsync: false, inline: { kind: "flatten", shape } }, "flatten() only reshapes the tuple", flatShape(shape));
   }
 
   build(mode?: CompileMode): (input: unknown) => unknown {
-    return compile({ ops: this.ops, slotCount: this.keys.size }, mode);
+    return compile({ ops: this.ops, slotCount: this.keys.size, output: this.shape }, mode);
   }
 
   run(input: unknown): unknown {
@@ -144,5 +150,5 @@ function describeValue(value: unknown): string {
  * run(21); // "4242"
  */
 export function pipe<In = InferInput>(): Pipe<In, In, EmptyMemory, "", "sync", NoStep, never> {
-  return new PipeImpl([], new Map(), undefined, 0) as never;
+  return new PipeImpl([], new Map(), undefined, 0, null) as never;
 }

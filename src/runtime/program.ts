@@ -1,4 +1,5 @@
 import { PipelineStepError } from "./errors.js";
+import type { Shape } from "./fork.js";
 
 /**
  * A pipeline as the runtime sees it: a flat list of operations over numbered memory slots.
@@ -21,7 +22,25 @@ export interface StepOp {
   readonly name: string;
   /** Whether the step always returns a Promise (async-steps.ts). */
   readonly alwaysAsync: boolean;
+  /**
+   * What the step is, when it is one of the combinators: the code generator then writes it out
+   * in place (compile.ts) instead of calling `fn`. `fn` has the same behaviour and is what the
+   * interpreter calls.
+   */
+  readonly inline?: Inline;
 }
+
+/**
+ * A combinator step the code generator writes out in place: `fork(...branches)` (the branch
+ * results go into locals; the tuple is made only when a later step needs it), `merge(h)`
+ * (`h(...tuple)`), `to(C)` (`new C(...tuple)`) and `flatten()` (with the shape of its input when
+ * the build knows it: fork.ts).
+ */
+export type Inline =
+  | { readonly kind: "fork"; readonly branches: readonly ((input: unknown) => unknown)[] }
+  | { readonly kind: "merge"; readonly fn: (...args: unknown[]) => unknown }
+  | { readonly kind: "to"; readonly ctor: new (...args: unknown[]) => unknown }
+  | { readonly kind: "flatten"; readonly shape: Shape };
 
 /** Keeps the current value in a slot. */
 export interface StoreOp {
@@ -32,6 +51,8 @@ export interface StoreOp {
 export interface Program {
   readonly ops: readonly Op[];
   readonly slotCount: number;
+  /** The shape of the result (fork.ts): a result with nested fork tuples is marked when it leaves. */
+  readonly output: Shape;
 }
 
 /** Whether a step returned something to await (a Promise or any other thenable). */
