@@ -27,7 +27,6 @@
  * which is what happens to the raised-again signal. Signals reach only the main thread, so worker
  * threads only get the `exit` cleanups.
  */
-import { isMainThread } from "node:worker_threads";
 
 /** A cleanup: put one thing right. May run more than once (at a signal, then at exit): make it idempotent. */
 export type Cleanup = () => void | Promise<void>;
@@ -90,7 +89,8 @@ function install(): void {
   if (installed) return;
   installed = true;
   process.on("exit", onExit);
-  if (isMainThread) for (const [signal, listener] of listeners) process.on(signal, listener);
+  // node:worker_threads is loaded here, not when memopipe is imported (the import stays light)
+  if (process.getBuiltinModule("node:worker_threads").isMainThread) for (const [signal, listener] of listeners) process.on(signal, listener);
 }
 
 function uninstall(): void {
