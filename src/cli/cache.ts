@@ -1,0 +1,94 @@
+/**
+ * `memopipe cache ls | stats | gc | clear`: inspect and trim the stage cache. Every subcommand
+ * refuses a cache directory that does not exist (rather than report an empty cache, or "cleared").
+ */
+import type { Command } from "commander";
+import { DirectoryStore } from "../runtime/cache/directory-store.js";
+import { escapeText } from "../runtime/why.js";
+import { requireDirectory } from "./errors.js";
+import { bytes, count, duration, human, withExamples } from "./text.js";
+import { DIR_OPTION, noCacheDir } from "./why.js";
+
+/** The store of an existing cache directory. */
+function storeAt(dir: string): DirectoryStore {
+  requireDirectory(dir, noCacheDir(dir));
+  return new DirectoryStore(dir);
+}
+
+const entries = (n: number) => count(n, "entry", "entries");
+
+/**
+ * Adds `cache` and its subcommands to the program.
+ *
+ * @example
+ * addCache(new Command("memopipe"));
+ */
+export function addCache(program: Command): void {
+  const cache = program.command("cache").description("inspect and trim the stage cache");
+  withExamples(cache, [
+    ["memopipe cache stats", "entries and bytes, per stage"],
+    ["memopipe cache gc --max-size 500MB", "remove the oldest entries beyond 500 MB"],
+    ["memopipe cache clear --dir build/.memopipe", "empty a cache directory elsewhere"],
+  ]);
+
+  withExamples(
+    cache
+      .command("ls")
+      .description("list the entries: stage, key, created, size, codec")
+      .option(...DIR_OPTION)
+      .action(async (opts: { dir: string }) => {
+        for (const e of await storeAt(opts.dir).list()) {
+          console.log(`${escapeText(e.stage)}\t${e.key.slice(0, 12)}\t${e.createdAt}\t${human(e.outputs.size)}\t${e.outputs.codec}`);
+        }
+      }),
+    [
+      ["memopipe cache ls", "every entry of ./.memopipe"],
+      ["memopipe cache ls | grep register", "the entries of one stage"],
+    ],
+  );
+
+  withExamples(
+    cache
+      .command("stats")
+      .description("entries and bytes, per stage")
+      .option(...DIR_OPTION)
+      .action(async (opts: { dir: string }) => {
+        const s = await storeAt(opts.dir).stats();
+        console.log(`${entries(s.entries)}, ${human(s.bytes)}`);
+        for (const [stage, v] of Object.entries(s.stages)) console.log(`  ${escapeText(stage)}: ${entries(v.entries)}, ${human(v.bytes)}`);
+      }),
+    [["memopipe cache stats", "the totals, then one line per stage"]],
+  );
+
+  withExamples(
+    cache
+      .command("gc")
+      .description("remove the oldest entries beyond a size, or older than an age")
+      .option(...DIR_OPTION)
+      .option("--max-size <size>", "keep at most this many bytes (e.g. 500MB)", bytes)
+      .option("--max-age <age>", "remove entries older than this (e.g. 30d)", duration)
+      .action(async (opts: { dir: string; maxSize?: number; maxAge?: number }) => {
+        const r = await storeAt(opts.dir).gc({
+          ...(opts.maxSize !== undefined ? { maxBytes: opts.maxSize } : {}),
+          ...(opts.maxAge !== undefined ? { maxAgeMs: opts.maxAge } : {}),
+        });
+        console.log(`removed ${entries(r.removed)}, freed ${human(r.freedBytes)}`);
+      }),
+    [
+      ["memopipe cache gc --max-size 2GiB", "keep the newest 2 GiB"],
+      ["memopipe cache gc --max-age 30d", "remove entries older than 30 days"],
+    ],
+  );
+
+  withExamples(
+    cache
+      .command("clear")
+      .description("remove every entry")
+      .option(...DIR_OPTION)
+      .action(async (opts: { dir: string }) => {
+        await storeAt(opts.dir).clear();
+        console.log("cache cleared");
+      }),
+    [["memopipe cache clear", "remove every entry of ./.memopipe"]],
+  );
+}
