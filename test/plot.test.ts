@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -59,6 +59,7 @@ describe("plot", () => {
       stderr = String((error as { stderr?: string }).stderr);
       expect((error as { status?: number }).status).toBe(1);
     }
-    expect(stderr.trim()).toBe("memopipe: no record has the field 'nope' (fields: a, b)");
+    rmSync(dir, { recursive: true, force: true });
+    expect(stderr.trim()).toBe("memopipe plot: no record has the field 'nope' (fields: a, b)");
   });
 });
