@@ -62,7 +62,7 @@ function entrySizes(dir: string): Record<string, number> {
 }
 
 async function main(): Promise<void> {
-  const [mode, dir, entriesArg, roundsArg] = process.argv.slice(2);
+  const [mode, dir, entriesArg, roundsArg, durability] = process.argv.slice(2);
   if ((mode !== "populate" && mode !== "hit") || !dir) throw new Error("usage: cache-worker.ts populate|hit <dir> <entries> <rounds>");
   const entries = Number(entriesArg ?? 200);
   const rounds = Number(roundsArg ?? 5);
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
       computed++;
       return compute(params, label);
     },
-    { cache: { dir } },
+    { cache: { dir, durable: durability === "durable" } },
   );
   const inputs = Array.from({ length: entries }, (_, i) => inputsFor(i));
   const now = () => performance.now() * 1000; // µs
