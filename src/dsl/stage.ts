@@ -1,7 +1,7 @@
 import type { Stage, StageInput, StageOptionsArg, StageOutput, StageResultCheck } from "../types/stage.js";
 import { FileRef, type CacheStore } from "../runtime/cache/types.js";
 import { MemopipeError } from "../runtime/errors.js";
-import { runCached, type CacheSettings } from "../runtime/stage-cache.js";
+import { runCached, type CacheSettings, type RunPlace } from "../runtime/stage-cache.js";
 import { normalizeSource } from "../runtime/source-normalize.js";
 
 /**
@@ -109,17 +109,17 @@ export function stage<
 }
 
 /**
- * Runs a stage once. The inputs are copied (never kept between runs: memori accumulated them), the
+ * Runs a stage once (`place`: where it sits in a DAG run, for its event). The inputs are copied (never kept between runs: memori accumulated them), the
  * fixed inputs are applied last, and the result is checked and named.
  */
-export async function runStage(spec: StageSpec, inputs: unknown): Promise<Record<string, unknown>> {
+export async function runStage(spec: StageSpec, inputs: unknown, place?: RunPlace): Promise<Record<string, unknown>> {
   if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) {
     throw new MemopipeError(`stage '${spec.name}' takes one object of named inputs, got ${Array.isArray(inputs) ? "an array" : typeof inputs}`);
   }
   const merged: Record<string, unknown> = { ...(inputs as Record<string, unknown>), ...spec.fixed };
   const call = async (args: Record<string, unknown>) => nameOutputs(spec, await spec.fn({ ...args }));
   if (!spec.cache) return call(merged);
-  return runCached(spec.name, spec.fn, merged, spec.cache, call);
+  return runCached(spec.name, spec.fn, merged, spec.cache, call, place);
 }
 
 function nameOutputs(spec: StageSpec, result: unknown): Record<string, unknown> {
