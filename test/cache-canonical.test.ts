@@ -5,7 +5,24 @@ import { KEY_FORMAT, cacheKey, canonicalEncode, digest } from "../src/runtime/ca
 import { FileRef, ResolvedFile } from "../src/runtime/cache/types.js";
 import { UnrecordableValueError } from "../src/runtime/errors.js";
 
-const sha = (s: string): string => createHash("sha256").update(s, "utf8").digest("hex");
+/** SHA-256 hex of the parts, in order. */
+function sha(...parts: (string | Uint8Array)[]): string {
+  const h = createHash("sha256");
+  for (const part of parts) h.update(part);
+  return h.digest("hex");
+}
+/** The encoding as hex: comparable with toBe, readable in a failure. */
+const enc = (v: unknown): string => canonicalEncode(v).toString("hex");
+/** Bytes from pieces: a string is its ASCII bytes, a number one byte, a Uint8Array itself. */
+function bytes(...pieces: (string | number | Uint8Array)[]): string {
+  return Buffer.concat(pieces.map((x) => (typeof x === "string" ? Buffer.from(x, "latin1") : typeof x === "number" ? Buffer.from([x]) : x))).toString("hex");
+}
+/** A float64, little-endian. */
+function f64(x: number): Uint8Array {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(x);
+  return b;
+}
 
 /** An object with a null prototype and the given entries. */
 function bare(entries: Record<string, unknown>): Record<string, unknown> {
@@ -115,7 +132,7 @@ const same: [string, unknown, unknown][] = [
 
 describe("canonicalEncode / digest: distinctions", () => {
   it.each(distinct)("%s", (_label, a, b) => {
-    expect(canonicalEncode(a)).not.toBe(canonicalEncode(b));
+    expect(enc(a)).not.toBe(enc(b));
     expect(digest(a)).not.toBe(digest(b));
   });
 
@@ -123,7 +140,7 @@ describe("canonicalEncode / digest: distinctions", () => {
     // Pairs are only a start: every value of the table must differ from every other one that is
     // not the same data (duplicates across rows are removed by their encoding first).
     const values = distinct.flatMap(([, a, b]) => [a, b]);
-    const byEncoding = new Map(values.map((v) => [canonicalEncode(v), v]));
+    const byEncoding = new Map(values.map((v) => [enc(v), v]));
     const digests = new Set([...byEncoding.values()].map((v) => digest(v)));
     expect(digests.size).toBe(byEncoding.size);
   });
@@ -131,16 +148,16 @@ describe("canonicalEncode / digest: distinctions", () => {
 
 describe("canonicalEncode / digest: equivalences", () => {
   it.each(same)("%s", (_label, a, b) => {
-    expect(canonicalEncode(a)).toBe(canonicalEncode(b));
+    expect(enc(a)).toBe(enc(b));
     expect(digest(a)).toBe(digest(b));
   });
 });
 
 describe("format", () => {
   it("is versioned, and digest is SHA-256 of the format and the encoding", () => {
-    expect(KEY_FORMAT).toBe("memopipe-key-v1");
+    expect(KEY_FORMAT).toBe("memopipe-key-v2");
     for (const v of [1, { a: [1, "x"] }, new Map([[1, 2]]), "é\u{1F600}", "\uDC00x"]) {
-      expect(digest(v)).toBe(sha(`${KEY_FORMAT}\n${canonicalEncode(v)}`));
+      expect(digest(v)).toBe(sha(`${KEY_FORMAT}\n`, canonicalEncode(v)));
       expect(digest(v)).toMatch(/^[0-9a-f]{64}$/);
     }
   });
@@ -149,13 +166,40 @@ describe("format", () => {
     const big = Array.from({ length: 50_000 }, (_, i) => ({ i, s: `v${i}`, m: new Map([[i, [i]]]) }));
     const encoding = canonicalEncode(big);
     expect(encoding.length).toBeGreaterThan(500_000);
-    expect(digest(big)).toBe(sha(`${KEY_FORMAT}\n${encoding}`));
+    expect(digest(big)).toBe(sha(`${KEY_FORMAT}\n`, encoding));
+    // Long strings and large byte runs take the direct path into the hash (no copy into the buffer).
+    const long = "x".repeat(100_000) + "é";
+    const blob = new Uint8Array(200_000).map((_, i) => i % 251);
+    for (const v of [long, [long, long], blob, { blob, long }, new Map([[long, blob]])]) {
+      expect(digest(v)).toBe(sha(`${KEY_FORMAT}\n`, canonicalEncode(v)));
+    }
   });
 
   it("encodes documented examples exactly", () => {
-    expect(canonicalEncode({ b: [1, "1"], a: -0 })).toBe("o2{s1:ad-0;s1:ba2[d1;s1:1]}");
-    expect(canonicalEncode(sparse())).toBe("a2[hd1;]");
-    expect(canonicalEncode(new Set(["b", "a"]))).toBe("S2{s1:as1:b}");
+    // { b: [1, "1"], a: -0 }: an object of 2 keys, sorted; -0 keeps its sign bit.
+    expect(enc({ b: [1, "1"], a: -0 })).toBe(bytes("o", 2, "s", 1, "a", "d", f64(-0), "s", 1, "b", "a", 2, "d", f64(1), "s", 1, "1"));
+    expect(enc(sparse())).toBe(bytes("a", 2, "h", "d", f64(1)));
+    expect(enc(new Set(["b", "a"]))).toBe(bytes("S", 2, "s", 1, "a", "s", 1, "b"));
+    expect(enc(new Map([["b", 1], ["a", true]]))).toBe(bytes("M", 2, "s", 1, "a", "t", "s", 1, "b", "d", f64(1)));
+    expect(enc([null, undefined, false, 12n, -3n])).toBe(bytes("a", 5, "n", "u", "f", "i", 2, "12", "i", 2, "-3"));
+    // UTF-16 length, then UTF-8 bytes; a lone surrogate: 2 bytes per unit.
+    expect(enc("é")).toBe(bytes("s", 1, Buffer.from("é", "utf8")));
+    expect(enc("a\uD800")).toBe(bytes("w", 2, 0x61, 0, 0x00, 0xd8));
+    expect(enc("x".repeat(200))).toBe(bytes("s", 0xc8, 0x01, "x".repeat(200)));
+    expect(enc(new Date(1))).toBe(bytes("D", f64(1)));
+    expect(enc(/a/g)).toBe(bytes("R", "s", 1, "a", "s", 1, "g"));
+    expect(enc(new Uint16Array([1]))).toBe(bytes("V", "s", 11, "Uint16Array", 2, 1, 0));
+    expect(enc(new Number(2))).toBe(bytes("x", "N", "d", f64(2)));
+    expect(enc(new ResolvedFile("a", "b", 3))).toBe(bytes("F", "s", 1, "a", "s", 1, "b", "d", f64(3)));
+  });
+
+  it("writes every NaN as one bit pattern", () => {
+    const other = new Float64Array(new BigUint64Array([0x7ff8000000000001n]).buffer)[0]!;
+    const negative = new Float64Array(new BigUint64Array([0xfff8000000000000n]).buffer)[0]!;
+    expect(other).toBeNaN();
+    expect(enc(other)).toBe(enc(NaN));
+    expect(enc(negative)).toBe(enc(NaN));
+    expect(enc(new Date(NaN))).toBe(bytes("D", 0, 0, 0, 0, 0, 0, 0xf8, 0x7f));
   });
 
   it("cacheKey is SHA-256 of the encoding of [KEY_FORMAT, stage, code, inputs]", () => {
@@ -172,6 +216,100 @@ describe("format", () => {
       cacheKey({ stage: "ab", code: "c", inputs: {} }),
     ]);
     expect(keys.size).toBe(7);
+  });
+
+  it("is the same when a getter computes a digest in the middle of another (reentrancy)", () => {
+    const inner = { a: [1, 2, 3] };
+    const withGetter = {
+      get x() {
+        return digest(inner);
+      },
+      y: "after",
+    };
+    expect(digest(withGetter)).toBe(digest({ x: digest(inner), y: "after" }));
+  });
+});
+
+describe("own __proto__ keys", () => {
+  it("count as keys", () => {
+    const json = JSON.parse('{"__proto__":1,"v":1}') as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(["__proto__", "v"]);
+    expect(digest(json)).not.toBe(digest({ v: 1 }));
+    expect(digest(json)).not.toBe(digest(JSON.parse('{"__proto__":2,"v":1}')));
+    expect(digest(json)).toBe(digest(JSON.parse('{"v":1,"__proto__":1}')));
+    expect(enc(json)).toBe(bytes("o", 2, "s", 9, "__proto__", "d", f64(1), "s", 1, "v", "d", f64(1)));
+    // An object-valued own __proto__ is data too, not the prototype.
+    const nested = JSON.parse('{"__proto__":{"a":1}}') as object;
+    expect(digest(nested)).not.toBe(digest({}));
+    expect(digest(nested)).toBe(digest(JSON.parse('{"__proto__":{"a":1}}')));
+  });
+});
+
+describe("deep values (explicit stack, no recursion)", () => {
+  const nest = (depth: number, wrap: (v: unknown) => unknown, leaf: unknown = 1): unknown => {
+    let v = leaf;
+    for (let i = 0; i < depth; i++) v = wrap(v);
+    return v;
+  };
+
+  it.each([10_000, 100_000])("encodes %i nested arrays exactly", (depth) => {
+    const v = nest(depth, (x) => [x]);
+    expect(enc(v)).toBe(Buffer.concat([Buffer.from("a\x01".repeat(depth), "latin1"), Buffer.from(bytes("d", f64(1)), "hex")]).toString("hex"));
+    expect(digest(v)).toBe(sha(`${KEY_FORMAT}\n`, canonicalEncode(v)));
+    expect(digest(v)).not.toBe(digest(nest(depth - 1, (x) => [x])));
+  });
+
+  it.each([10_000, 100_000])("digests %i levels of objects, Maps and Sets", (depth) => {
+    const kinds = [(x: unknown) => ({ k: x }), (x: unknown) => new Map([["k", x]]), (x: unknown) => new Set([x]), (x: unknown) => [0, x]];
+    let i = 0;
+    const v = nest(depth, (x) => kinds[i++ % kinds.length]!(x));
+    i = 0;
+    const same = nest(depth, (x) => kinds[i++ % kinds.length]!(x));
+    i = 0;
+    const other = nest(depth, (x) => kinds[i++ % kinds.length]!(x), 2);
+    expect(digest(v)).toBe(digest(same));
+    expect(digest(v)).not.toBe(digest(other));
+    expect(digest(v)).toBe(sha(`${KEY_FORMAT}\n`, canonicalEncode(v)));
+  });
+
+  it("deep Map keys sort by their encodings", () => {
+    const a = nest(20_000, (x) => ({ k: x }), "a");
+    const b = nest(20_000, (x) => ({ k: x }), "b");
+    expect(digest(new Map([[a, 1], [b, 2]]))).toBe(digest(new Map([[b, 2], [a, 1]])));
+    expect(digest(new Map([[a, 1], [b, 2]]))).not.toBe(digest(new Map([[a, 2], [b, 1]])));
+  });
+
+  it.each([
+    ["at depth 3", 3, 1],
+    ["below the scanned frames (depth 40)", 40, 1],
+    ["a cycle of length 7 at depth 30", 30, 7],
+    ["a cycle of length 1,000 at depth 10,000", 10_000, 1_000],
+  ])("names a cycle %s with its exact path", (_label, depth, length) => {
+    // root → .a → .a … (depth levels) → cycle start → [0] → [0] … (length - 1) → back to the cycle start
+    const start: unknown[] = [];
+    let tail = start;
+    for (let i = 1; i < length; i++) {
+      const next: unknown[] = [];
+      tail.push(next);
+      tail = next;
+    }
+    tail.push(start);
+    const v = nest(depth, (x) => ({ a: x }), start);
+    let error: unknown;
+    try {
+      digest(v, "inputs.deep");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UnrecordableValueError);
+    expect((error as UnrecordableValueError).kind).toBe("circular reference");
+    expect((error as UnrecordableValueError).path).toBe(`inputs.deep${".a".repeat(depth)}${"[0]".repeat(length)}`);
+  });
+
+  it("a value shared many times along a deep path is not a cycle", () => {
+    const shared = { s: 1 };
+    const v = nest(10_000, (x) => [shared, x, shared]);
+    expect(() => digest(v)).not.toThrow();
   });
 });
 
@@ -427,7 +565,7 @@ describe("properties (fast-check)", () => {
       fc.property(fc.oneof(anything, tricky), fc.integer(), (value, seed) => {
         const copy = shuffledCopy(value, mulberry32(seed));
         expect(deepEqual(copy, value)).toBe(true);
-        expect(canonicalEncode(copy)).toBe(canonicalEncode(value));
+        expect(enc(copy)).toBe(enc(value));
         expect(digest(copy)).toBe(digest(value));
       }),
       { numRuns: 300 },
