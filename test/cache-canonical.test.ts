@@ -180,7 +180,7 @@ describe("format", () => {
     expect(enc({ b: [1, "1"], a: -0 })).toBe(bytes("o", 2, "s", 1, "a", "d", f64(-0), "s", 1, "b", "a", 2, "d", f64(1), "s", 1, "1"));
     expect(enc(sparse())).toBe(bytes("a", 2, "h", "d", f64(1)));
     expect(enc(new Set(["b", "a"]))).toBe(bytes("S", 2, "s", 1, "a", "s", 1, "b"));
-    expect(enc(new Map([["b", 1], ["a", true]]))).toBe(bytes("M", 2, "s", 1, "a", "t", "s", 1, "b", "d", f64(1)));
+    expect(enc(new Map<string, unknown>([["b", 1], ["a", true]]))).toBe(bytes("M", 2, "s", 1, "a", "t", "s", 1, "b", "d", f64(1)));
     expect(enc([null, undefined, false, 12n, -3n])).toBe(bytes("a", 5, "n", "u", "f", "i", 2, "12", "i", 2, "-3"));
     // UTF-16 length, then UTF-8 bytes; a lone surrogate: 2 bytes per unit.
     expect(enc("é")).toBe(bytes("s", 1, Buffer.from("é", "utf8")));

@@ -204,6 +204,30 @@ describe("FileDigests stat cache persistence", () => {
   });
 });
 
+describe("FileDigests.cachedDigest (the synchronous stat-cache hit)", () => {
+  it("answers synchronously from the stat cache, null for what is not a regular file, undefined for what must be read", async () => {
+    const p = tempFile("sync");
+    age(p);
+    const digests = new FileDigests();
+    expect(digests.cachedDigest(p)).toBeUndefined(); // not loaded yet: digest() loads
+    const first = await digests.digest(p);
+    const reads = spyReads(digests);
+    const hit = digests.cachedDigest(p);
+    expect(hit).toBeInstanceOf(ResolvedFile); // a value, not a promise
+    expect(hit).toEqual(first);
+    expect(reads).not.toHaveBeenCalled();
+    expect(digests.cachedDigest(join(dir, "nope"))).toBeNull();
+    expect(digests.cachedDigest(dir)).toBeNull();
+    expect(digests.cachedDigest(join(p, "below-a-file"))).toBeNull(); // ENOTDIR
+    writeFileSync(p, "changed");
+    age(p);
+    expect(digests.cachedDigest(p)).toBeUndefined(); // changed: must be read
+    const fresh = tempFile("fresh");
+    await digests.digest(fresh);
+    expect(digests.cachedDigest(fresh)).toBeUndefined(); // racy window: never vouched for
+  });
+});
+
 describe("FileDigests.verify", () => {
   it("is true while the file is unchanged, false once changed or gone", async () => {
     const p = tempFile("v1");
@@ -292,6 +316,49 @@ describe("resolveFiles", () => {
     expect(Object.getPrototypeOf(out.json)).toBe(Object.prototype);
     expect(out.cyclic.self).toBe(out.cyclic);
     expect(out.cyclic.p).toBeInstanceOf(ResolvedFile);
+  });
+
+  it("keeps a Set's size when two of its elements name one file", async () => {
+    const p = tempFile("same");
+    const { value } = await resolveFiles(new Set<unknown>([p, new FileRef(p), new FileRef(p)]), new FileDigests(), { hashStringPaths: true });
+    const out = value as Set<unknown>;
+    expect(out.size).toBe(3);
+    for (const f of out) expect(f).toEqual(new ResolvedFile(p, sha256sum(p), 4));
+  });
+
+  it.each([10_000, 100_000])("walks %i levels (explicit stack), copying with sharing, holes, Maps and Sets intact", async (depth) => {
+    const p = tempFile("deep");
+    const shared = { s: [p] };
+    let v: unknown = [new FileRef(p), shared];
+    for (let i = 0; i < depth; i++) {
+      const holey: unknown[] = [];
+      holey[2] = v;
+      v = [{ k: holey, shared }, new Map([["m", new Set([v])]])][i % 2];
+    }
+    const { value, files } = await resolveFiles(v, new FileDigests(), { hashStringPaths: true });
+    expect(files.map((f) => f.path)).toEqual([p]);
+    // Walk the copy down to the bottom.
+    let cur: unknown = value;
+    let sharedCopy: unknown;
+    for (let i = depth - 1; i >= 0; i--) {
+      if (i % 2 === 0) {
+        const o = cur as { k: unknown[]; shared: unknown };
+        expect(0 in o.k).toBe(false);
+        if (sharedCopy === undefined) sharedCopy = o.shared;
+        expect(o.shared).toBe(sharedCopy); // one copy, shared as in the input
+        cur = o.k[2];
+      } else cur = [...((cur as Map<string, Set<unknown>>).get("m")!)][0];
+    }
+    const bottom = cur as [ResolvedFile, { s: unknown[] }];
+    expect(bottom[0]).toEqual(new ResolvedFile(p, sha256sum(p), 4));
+    expect(bottom[1]).toBe(sharedCopy);
+    expect(bottom[1].s[0]).toBe(bottom[0]);
+  });
+
+  it("returns the value itself for a deep value naming no file", async () => {
+    let v: unknown = "no file here";
+    for (let i = 0; i < 100_000; i++) v = { k: [v] };
+    expect((await resolveFiles(v, new FileDigests(), { hashStringPaths: true })).value).toBe(v);
   });
 
   it("returns primitives and empty values as they are", async () => {
