@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KEY_FORMAT, cacheKey, canonicalEncode, digest } from "../src/runtime/cache/canonical.js";
+import { KeyWriter } from "../src/runtime/cache/key-writer.js";
 import { FileRef, ResolvedFile } from "../src/runtime/cache/types.js";
 import { UnrecordableValueError } from "../src/runtime/errors.js";
 
@@ -227,6 +228,34 @@ describe("format", () => {
       y: "after",
     };
     expect(digest(withGetter)).toBe(digest({ x: digest(inner), y: "after" }));
+  });
+});
+
+describe("memory (the writer)", () => {
+  it("streams a digest of 1M numbers through a buffer that never grows", () => {
+    const w = new KeyWriter();
+    const size = w.buf.length;
+    w.begin(true, "p\n");
+    const expected = createHash("sha256").update("p\n");
+    for (let i = 0; i < 1_000_000; i++) {
+      w.tagF64(0x64, i * 0.5);
+      if (i % 100_000 === 0) expect(w.buf.length).toBe(size);
+      expected.update(Buffer.from(bytes("d", f64(i * 0.5)), "hex"));
+    }
+    expect(w.buf.length).toBe(size);
+    expect(w.finishHex()).toBe(expected.digest("hex"));
+  });
+
+  it("holds a Map/Set body in memory until it is sorted, then gives the grown buffer back", () => {
+    const w = new KeyWriter();
+    const size = w.buf.length;
+    w.begin(true, "");
+    w.holds++; // an open Map body: nothing may leave the buffer
+    for (let i = 0; i < 300_000; i++) w.tagF64(0x64, i);
+    expect(w.buf.length).toBeGreaterThan(2_000_000);
+    w.holds--;
+    w.finishHex();
+    expect(w.buf.length).toBe(size);
   });
 });
 
@@ -567,6 +596,25 @@ describe("properties (fast-check)", () => {
         expect(deepEqual(copy, value)).toBe(true);
         expect(enc(copy)).toBe(enc(value));
         expect(digest(copy)).toBe(digest(value));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("objects with own __proto__ keys (from JSON.parse): digest equality is structural equality", () => {
+    const key = fc.constantFrom("__proto__", "v", "a", "constructor", "toString");
+    const json = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: "small" },
+        fc.constantFrom<unknown>(0, 1, "x", null, true),
+        fc.array(tie("v"), { maxLength: 2 }),
+        fc.array(fc.tuple(key, tie("v")), { maxLength: 3 }).map((pairs) => JSON.parse(`{${pairs.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`) as unknown),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(json, json, fc.integer(), (a, b, seed) => {
+        expect(digest(a) === digest(b)).toBe(deepEqual(a, b));
+        expect(digest(shuffledCopy(a, mulberry32(seed)))).toBe(digest(a));
       }),
       { numRuns: 300 },
     );

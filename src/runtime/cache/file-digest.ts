@@ -314,22 +314,6 @@ export function mayBePath(s: string): boolean {
   return s.length > 0 && s.length <= 4096 && !s.includes("\0") && !s.includes("\n");
 }
 
-/**
- * Whether `p` names an existing regular file. `statSync` with `throwIfNoEntry: false`: most strings
- * are not file names, and building the ENOENT error of a throwing (or async) stat cost ~50 µs per
- * string input on every cache hit.
- *
- * @example
- * isRegularFile("package.json"); // true
- */
-export function isRegularFile(p: string): boolean {
-  try {
-    return statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
-  } catch {
-    return false; // ENOTDIR, ENAMETOOLONG, EACCES…: not a readable file name
-  }
-}
-
 const ARRAY = 0;
 const OBJECT = 1;
 const MAP = 2;
