@@ -255,6 +255,7 @@ describe("memory (the writer)", () => {
     expect(w.buf.length).toBeGreaterThan(2_000_000);
     w.holds--;
     w.finishHex();
+    w.release();
     expect(w.buf.length).toBe(size);
   });
 });

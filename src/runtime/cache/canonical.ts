@@ -160,22 +160,19 @@ class Encoder {
     this.root = root;
     this.resolver = resolver;
     this.inKey = 0;
-    try {
-      if (typeof value === "object" && value !== null) this.open(value);
-      else this.primitive(value);
-      while (this.depth > 0) {
-        const f = this.frames[this.depth - 1]!;
-        const child = f.kind === OBJECT ? this.stepObject(f) : f.kind === ARRAY ? this.stepArray(f) : f.kind === MAP ? this.stepMap(f) : this.stepSet(f);
-        if (child !== undefined) this.open(child);
-      }
-    } finally {
-      this.reset();
+    if (typeof value !== "object" || value === null) return this.primitive(value);
+    this.open(value);
+    while (this.depth > 0) {
+      const f = this.frames[this.depth - 1]!;
+      const child = f.kind === OBJECT ? this.stepObject(f) : f.kind === ARRAY ? this.stepArray(f) : f.kind === MAP ? this.stepMap(f) : this.stepSet(f);
+      if (child !== undefined) this.open(child);
     }
   }
 
-  private reset(): void {
+  /** Drops what the last `run` left: frames after an error, the deep set, the resolver. */
+  reset(): void {
     while (this.depth > 0) this.pop();
-    this.deep.clear();
+    if (this.deep.size > 0) this.deep.clear();
     this.resolver = undefined;
     // Keep the pool of frames small after a very deep value.
     if (this.frames.length > 4096) this.frames.length = 4096;
@@ -562,15 +559,17 @@ function className(value: object): string {
  */
 let idle: Encoder | undefined;
 
-function withEncoder<R>(use: (e: Encoder) => R): R {
+function acquire(): Encoder {
   const e = idle ?? new Encoder();
   idle = undefined;
-  try {
-    return use(e);
-  } finally {
-    e.w.release();
-    idle = e;
-  }
+  return e;
+}
+
+/** Gives an encoder back, whatever state an error left it in. */
+function release(e: Encoder): void {
+  e.reset();
+  e.w.release();
+  idle = e;
 }
 
 const DIGEST_PREFIX = `${KEY_FORMAT}\n`;
@@ -591,11 +590,14 @@ const DIGEST_PREFIX = `${KEY_FORMAT}\n`;
  * canonicalEncode({ cb: () => {} });        // throws UnrecordableValueError: value.cb is a function…
  */
 export function canonicalEncode(value: unknown, path = "value"): Buffer {
-  return withEncoder((e) => {
+  const e = acquire();
+  try {
     e.w.begin(false, "");
     e.run(value, path, undefined);
     return e.w.finishBytes();
-  });
+  } finally {
+    release(e);
+  }
 }
 
 /**
@@ -619,11 +621,14 @@ export function digest(value: unknown, path?: string): string {
  * digestWith({ ref: file("a.nii") }, "inputs.x", resolver); // = digest of { ref: ResolvedFile }
  */
 export function digestWith(value: unknown, path: string, resolver: FileResolver | undefined): string {
-  return withEncoder((e) => {
+  const e = acquire();
+  try {
     e.w.begin(true, DIGEST_PREFIX);
     e.run(value, path, resolver);
     return e.w.finishHex();
-  });
+  } finally {
+    release(e);
+  }
 }
 
 /**
@@ -634,7 +639,8 @@ export function digestWith(value: unknown, path: string, resolver: FileResolver 
  * cacheKey({ stage: "register", code: fingerprint, inputs: { ref: digest(ref), image: digest(img) } });
  */
 export function cacheKey(parts: { stage: string; code: string; inputs: Readonly<Record<string, string>> }): string {
-  return withEncoder((e) => {
+  const e = acquire();
+  try {
     const w = e.w;
     w.begin(true, "");
     if (!cacheKeyDirect(w, parts)) {
@@ -642,7 +648,9 @@ export function cacheKey(parts: { stage: string; code: string; inputs: Readonly<
       e.run([KEY_FORMAT, parts.stage, parts.code, parts.inputs], "key", undefined);
     }
     return w.finishHex();
-  });
+  } finally {
+    release(e);
+  }
 }
 
 /**

@@ -236,7 +236,7 @@ export class KeyWriter {
     for (const part of parts) p += buf.write(part, p, "latin1");
   }
 
-  /** Ends a digest: SHA-256 hex of everything written since `begin`. */
+  /** Ends a digest: SHA-256 hex of everything written since `begin` (then {@link release}). */
   finishHex(): string {
     const rest = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
     const hex =
@@ -245,15 +245,12 @@ export class KeyWriter {
         : oneShot !== undefined
           ? oneShot("sha256", rest, "hex")
           : createHash("sha256").update(rest).digest("hex");
-    this.release();
     return hex;
   }
 
-  /** Ends an encoding: a copy of the bytes written since `begin`. */
+  /** Ends an encoding: a copy of the bytes written since `begin` (then {@link release}). */
   finishBytes(): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.pos));
-    this.release();
-    return out;
+    return Buffer.from(this.buf.subarray(0, this.pos));
   }
 
   /** Drops what the writer held (after an error too), and a buffer that grew large. */
