@@ -384,6 +384,17 @@ describe("unrecordable values", () => {
     expect(() => digest({ f: () => {} }, "inputs.options")).toThrow(/inputs\.options\.f is a function/);
   });
 
+  it("leaves nothing behind for the next value after an error (encoders are reused)", () => {
+    // The first entry of the bad Map ends at byte 8, inside the first entry of the next Map: a stale
+    // entry boundary there would cut and reorder that entry's bytes.
+    for (const bad of [new Map<string, unknown>([["abc", true], ["b", () => 1]]), new Set<unknown>([true, Symbol("s")]), [[[{ f: () => 1 }]]]]) {
+      expect(() => canonicalEncode(bad)).toThrow(UnrecordableValueError);
+      expect(enc(new Map([["y", 2], ["x", 1]]))).toBe(bytes("M", 2, "s", 1, "x", "d", f64(1), "s", 1, "y", "d", f64(2)));
+      expect(enc(new Set(["b", "a"]))).toBe(bytes("S", 2, "s", 1, "a", "s", 1, "b"));
+      expect(digest([[1]])).toBe(sha(`${KEY_FORMAT}\n`, Buffer.from(bytes("a", 1, "a", 1, "d", f64(1)), "hex")));
+    }
+  });
+
   it("allows a shared (acyclic) reference", () => {
     const o = { a: 1 };
     expect(() => digest({ x: o, y: [o, o] })).not.toThrow();

@@ -113,7 +113,7 @@ class Frame {
   phase = 0;
   key: unknown = undefined;
   value: unknown = undefined;
-  /** Map/Set: whether the current key/element is an object (it may hold strings that must not be resolved). */
+  /** Map: whether the current key is an object (it may hold strings, which are never resolved as file names). */
   keyIsObject = false;
   /** Map/Set: where the body starts, and where each complete entry ends. */
   start = 0;
@@ -128,7 +128,7 @@ class Frame {
  * finds every cycle: a cycle of length c repeats its containers every c levels, so within
  * SAMPLE·c levels one of them comes back at a sampled depth and is found in the Set. The walk may
  * go up to SAMPLE rounds of the cycle too far before it notices; the error then names the first
- * repetition on the path (found once, by {@link Encoder.cyclePath}), as an exact check would.
+ * repetition on the path (found once, when the error is built), as an exact check would.
  */
 const SCAN = 16;
 const SAMPLE = 8;
@@ -427,6 +427,7 @@ class Encoder {
     f.n = n;
     f.i = -1;
     f.phase = 0;
+    f.ends.length = 0; // a pooled frame may come from a Map whose walk an error cut short
     return f;
   }
 
