@@ -57,7 +57,7 @@ beforeAll(async () => {
 
 describe("memopipe CLI", () => {
   it("has --help with examples on every command", () => {
-    for (const command of [[], ["init"], ["why"], ["fingerprint"], ["cache"], ["cache", "ls"], ["cache", "stats"], ["cache", "gc"], ["cache", "clear"], ["plot"]]) {
+    for (const command of [[], ["init"], ["why"], ["fingerprint"], ["cache"], ["cache", "ls"], ["cache", "stats"], ["cache", "show"], ["cache", "gc"], ["cache", "clear"], ["plot"]]) {
       const help = run(...command, "--help");
       expect(help, command.join(" ")).toMatch(/\nExamples:\n {2}\$ memopipe /);
     }
@@ -79,8 +79,16 @@ describe("memopipe CLI", () => {
     expect(run("cache", "stats", "--dir", dir)).toMatch(/^1 entry, [\d.]+ (B|KiB)\n {2}cli-plural: 1 entry, /);
     await s.run({ x: 2 });
     expect(run("cache", "stats", "--dir", dir)).toMatch(/^2 entries, /);
+    const shown = run("cache", "show", "cli-plural", "--dir", dir);
+    expect(JSON.parse(shown.slice(0, shown.indexOf("\noutputs:")))).toMatchObject({ format: 2, stage: "cli-plural", inputs: { x: { value: 2 } } });
+    expect(shown).toMatch(/\noutputs:\n\{ y: 2 \}\n$/);
     expect(run("cache", "gc", "--dir", dir, "--max-age", "1d")).toContain("removed 0 entries");
-    expect(run("cache", "gc", "--dir", dir, "--max-size", "1")).toMatch(/removed 2 entries/);
+    await s.run({ x: 3 });
+    expect(run("cache", "stats", "--dir", dir)).toMatch(/^3 entries, /);
+    expect(run("cache", "gc", "--dir", dir, "--max-size", "1")).toMatch(/removed 3 entries/);
+    // this process writes again into the stage directory another process's gc removed
+    await s.run({ x: 4 });
+    expect(run("cache", "stats", "--dir", dir)).toMatch(/^1 entry, /);
     // (a fresh directory: this process's store would not write again into a stage directory that
     // another process's gc removed, a cache-store matter reported separately)
     const one = freshDir();
@@ -106,6 +114,7 @@ describe("memopipe CLI", () => {
       [["cache", "ls", "--dir", "/nonexistent"], /^memopipe cache ls: no cache directory at \/nonexistent/],
       [["cache", "stats", "--dir", "/nonexistent"], /^memopipe cache stats: no cache directory/],
       [["cache", "gc", "--dir", "/nonexistent", "--max-age", "1d"], /^memopipe cache gc: no cache directory/],
+      [["cache", "show", "nosuchstage", "--dir", cacheDir], /^memopipe cache show: stage 'nosuchstage' has no entry in .*\(memopipe cache ls lists them\)$/],
       [["cache", "gc", "--max-size", "lots"], /^memopipe: option '--max-size <size>' argument 'lots' is invalid\. not a size: lots \(e\.g\. 500MB, 2GiB\)$/],
       [["plot", records, "--x", "a", "--y", "b", "--out", path.join(tmp, "chart.png")], /^memopipe plot: --out .*chart\.png: the chart is written as SVG \(\.svg\) or as SVG in a web page \(\.html\)/],
       [["plot", records, "--x", "a", "--y", "b", "--mark", "pie"], /^memopipe: .*--mark must be line, point or bar, got pie$/],

@@ -1,11 +1,12 @@
 /**
- * `memopipe cache ls | stats | gc | clear`: inspect and trim the stage cache. Every subcommand
+ * `memopipe cache ls | stats | show | gc | clear`: inspect and trim the stage cache. Every subcommand
  * refuses a cache directory that does not exist (rather than report an empty cache, or "cleared").
  */
 import type { Command } from "commander";
+import { inspect } from "node:util";
 import { DirectoryStore } from "../runtime/cache/directory-store.js";
 import { escapeText } from "../runtime/why.js";
-import { requireDirectory } from "./errors.js";
+import { requireDirectory, UsageError } from "./errors.js";
 import { bytes, count, duration, human, withExamples } from "./text.js";
 import { DIR_OPTION, noCacheDir } from "./why.js";
 
@@ -27,6 +28,7 @@ export function addCache(program: Command): void {
   const cache = program.command("cache").description("inspect and trim the stage cache");
   withExamples(cache, [
     ["memopipe cache stats", "entries and bytes, per stage"],
+    ["memopipe cache show register", "the latest entry of a stage: inputs, code, outputs"],
     ["memopipe cache gc --max-size 500MB", "remove the oldest entries beyond 500 MB"],
     ["memopipe cache clear --dir build/.memopipe", "empty a cache directory elsewhere"],
   ]);
@@ -58,6 +60,34 @@ export function addCache(program: Command): void {
         for (const [stage, v] of Object.entries(s.stages)) console.log(`  ${escapeText(stage)}: ${entries(v.entries)}, ${human(v.bytes)}`);
       }),
     [["memopipe cache stats", "the totals, then one line per stage"]],
+  );
+
+  withExamples(
+    cache
+      .command("show")
+      .description("one entry, as a person reads it: its record (inputs, code, outputs) and its outputs")
+      .argument("<stage>", "the stage")
+      .argument("[key]", "the entry's key, or its first characters (default: the stage's latest entry)")
+      .option(...DIR_OPTION)
+      .action(async (stage: string, key: string | undefined, opts: { dir: string }) => {
+        const shown = await storeAt(opts.dir).show(stage, key);
+        if (!shown) {
+          throw new UsageError(
+            key === undefined
+              ? `stage '${escapeText(stage)}' has no entry in ${opts.dir} (memopipe cache ls lists them)`
+              : `stage '${escapeText(stage)}' has no single entry whose key starts with ${escapeText(key)} in ${opts.dir}`,
+          );
+        }
+        // line by line: the layout's newlines stay, anything inside a value is escaped
+        const lines = (text: string) => text.split("\n").map(escapeText).join("\n");
+        console.log(lines(JSON.stringify(shown.record, null, 2)));
+        console.log("outputs:");
+        console.log(lines(inspect(shown.outputs, { depth: 4, maxArrayLength: 20, maxStringLength: 200, breakLength: 100 })));
+      }),
+    [
+      ["memopipe cache show register", "the latest entry of stage 'register'"],
+      ["memopipe cache show register 9f3a", "the entry whose key starts with 9f3a"],
+    ],
   );
 
   withExamples(

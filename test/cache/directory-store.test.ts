@@ -525,3 +525,16 @@ describe("management", () => {
     expect(entryFiles(dir)).toHaveLength(1);
   });
 });
+
+describe("another process removes directories under a running store", () => {
+  it("a store keeps writing after another store's clear and gc removed its directories", async () => {
+    await store.put("s", keyOf("1"), entry(1));
+    await new DirectoryStore(dir).clear();
+    await store.put("s", keyOf("2"), entry(2));
+    expect(hit(await store.get("s", keyOf("2"))).outputs).toBe(2);
+    await new DirectoryStore(dir).gc({ maxBytes: 0 });
+    expect(entryFiles(dir)).toEqual([]);
+    await store.put("s", keyOf("3"), entry(3));
+    expect(hit(await store.get("s", keyOf("3"))).outputs).toBe(3);
+  });
+});

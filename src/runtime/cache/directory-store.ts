@@ -340,7 +340,15 @@ export class DirectoryStore implements CacheStore {
         }
         return temp;
       }
-      const fd = openSync(temp, CREATE_EXCLUSIVE, 0o666);
+      let fd: number;
+      try {
+        fd = openSync(temp, CREATE_EXCLUSIVE, 0o666);
+      } catch (error) {
+        if (errorCode(error) !== "ENOENT") throw error;
+        this.dirs.forget(); // tmp/ was removed under us (`cache clear` in another process)
+        this.dirs.ensure(this.tmpDir);
+        fd = openSync(temp, CREATE_EXCLUSIVE, 0o666);
+      }
       try {
         let written = 0;
         while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);

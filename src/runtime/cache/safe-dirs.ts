@@ -22,6 +22,9 @@ export const APPEND_NO_FOLLOW = constants.O_WRONLY | constants.O_APPEND | consta
 /** `CACHEDIR.TAG` (bford.net/cachedir): tells backup tools to skip the directory. */
 const CACHEDIR_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by memopipe.\n";
 
+/** A directory checked earlier is gone: `ensure` starts again from the root. */
+class ParentGone extends Error {}
+
 /**
  * The real directories below one cache root that this process has checked (or made).
  *
@@ -42,6 +45,18 @@ export class SafeDirs {
    */
   ensure(dir: string): void {
     if (this.known.has(dir)) return;
+    try {
+      this.walk(dir);
+    } catch (error) {
+      // A directory this process had checked was removed meanwhile (another process's `gc` or
+      // `cache clear`): forget what was checked and walk down again from the root, once.
+      if (!(error instanceof ParentGone)) throw error;
+      this.known.clear();
+      this.walk(dir);
+    }
+  }
+
+  private walk(dir: string): void {
     const rel = relative(this.root, dir);
     if (rel.startsWith("..") || rel.includes(`..${sep}`)) throw new CacheWriteError(`refusing to write outside the cache directory ${this.root}: ${dir}`, dir);
     this.ensureRoot();
@@ -83,6 +98,7 @@ export class SafeDirs {
         mkdirSync(path);
       } catch (error) {
         const code = errorCode(error);
+        if (code === "ENOENT" && this.known.size > 0) throw new ParentGone();
         if (code !== "EEXIST") throw new CacheWriteError(`cannot create ${path} (${code ?? String(error)})`, path, code, { cause: error });
       }
       info = lstatSync(path, { throwIfNoEntry: false });
