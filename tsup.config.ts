@@ -1,4 +1,10 @@
+import { readFileSync } from "node:fs";
 import { defineConfig, type Options } from "tsup";
+
+// tsup keeps dependencies and peerDependencies external by itself, not optionalDependencies
+// (ts-morph): without this it would bundle ts-morph and its TypeScript (14 MB) into dist/.
+const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { optionalDependencies?: Record<string, string> };
+const external = Object.keys(pkg.optionalDependencies ?? {});
 
 // Source maps map stack traces (`node --enable-source-maps`) to src/ lines, without embedding the
 // sources: they made 60% of the tarball, and the TypeScript sources are not what a user debugs.
@@ -18,6 +24,7 @@ export default defineConfig([
     platform: "node",
     sourcemap: true,
     esbuildOptions: noSources,
+    external,
     clean: true,
   },
   {
@@ -28,5 +35,6 @@ export default defineConfig([
     platform: "node",
     sourcemap: true,
     esbuildOptions: noSources,
+    external,
   },
 ]);

@@ -4,7 +4,7 @@
  *
  *   npm run bench              all of them (~4 minutes on 2 cores; needs python3-joblib for the
  *                              cache comparison: apt-get install python3-joblib)
- *   npm run bench -- runtime   only the named ones (runtime, types, cache, keys, fingerprint, loggers, runner)
+ *   npm run bench -- runtime   only the named ones (runtime, types, cache, keys, fingerprint, loggers, runner, import)
  */
 const suites: Record<string, { title: string; run: () => Promise<unknown> | unknown }> = {
   runtime: { title: "run time: a built pipeline vs hand-written code, remeda and Effect", run: async () => (await import("./runtime.js")).main() },
@@ -14,6 +14,7 @@ const suites: Record<string, { title: string; run: () => Promise<unknown> | unkn
   fingerprint: { title: "memopipe fingerprint on a 500-stage project vs tsc", run: async () => (await import("./fingerprint.js")).main() },
   loggers: { title: "loggers: per-record overhead vs a bare call", run: async () => (await import("./loggers.js")).main() },
   runner: { title: "Runner: threads vs in-process on CPU-bound points", run: async () => (await import("./runner.js")).main() },
+  import: { title: "import: a pipe-only program's cold start vs a bare node, and its esbuild bundle", run: async () => (await import("./import.js")).main() },
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -35,6 +35,7 @@ export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage
 export { lastRun, formatWhy, type WhyReport } from "./runtime/why.js";
 export { reasonText, type StageEvent, type Reason } from "./runtime/events.js";
 export { renderSvg, chartSpec, readRecords, plotFile, type ChartOptions } from "./runtime/plot.js";
+export { MissingPackageError } from "./runtime/optional-package.js";
 export { memlist, memfile, memfunc, memstdout, memweb, memwandb, LoggerError, toJsonLine } from "./dsl/loggers/index.js";
 export type { MemlistOptions, MemfileOptions, MemstdoutOptions, MemwebOptions, MemwebLogger, MemwebFlush, FlushReport } from "./dsl/loggers/index.js";
 export type { MemwandbOptions, MemwandbLogger, MemwandbControls } from "./dsl/loggers/index.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { PipelineStepError, reasonText } from "memopipe";
 import { defaultConfig, train } from "../examples/mnist-training.js";
+import { tempDir } from "./helpers/temp.js";
 
 describe("examples/mnist-training", () => {
   it("trains: the loss falls and the test accuracy ends well above chance", async () => {
@@ -32,12 +33,11 @@ describe("examples/mnist-training", () => {
 
 describe("examples/imaging-pipeline", () => {
   it("runs cold, then all hits, then re-runs what the changed scan affects", async () => {
-    const { mkdtempSync, writeFileSync, utimesSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
+    const { writeFileSync, utimesSync } = await import("node:fs");
     const path = await import("node:path");
     const { file, lastRun } = await import("memopipe");
     const { imagingPipeline } = await import("../examples/imaging/pipeline.js");
-    const work = mkdtempSync(path.join(tmpdir(), "memopipe-imaging-"));
+    const work = tempDir("memopipe-imaging-");
     const cacheDir = path.join(work, ".memopipe");
     const scan = path.join(work, "scan.txt");
     const write = (v: number) => {

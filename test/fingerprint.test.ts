@@ -6,8 +6,7 @@
  * edit; the repository's fixtures are never modified.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -15,13 +14,14 @@ import { checkFingerprints, fingerprintProject, normalizedText, type Fingerprint
 import { stage } from "../src/index.js";
 import { DirectoryStore } from "../src/runtime/cache/directory-store.js";
 import { formatWhy, lastRun } from "../src/runtime/why.js";
+import { tempDir } from "./helpers/temp.js";
 
 const fixtures = path.resolve(import.meta.dirname, "fixtures");
 const cli = path.resolve(import.meta.dirname, "..", "dist", "cli.js");
 
 /** A fresh copy of a fixture project in a temporary directory. */
 function copyFixture(name: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), `memopipe-${name}-`));
+  const dir = tempDir(`memopipe-${name}-`);
   cpSync(path.join(fixtures, name), dir, { recursive: true });
   return dir;
 }
@@ -278,7 +278,7 @@ describe("the runtime uses the generated fingerprints ($MEMOPIPE_FINGERPRINTS)",
     else process.env["MEMOPIPE_FINGERPRINTS"] = saved;
     vi.restoreAllMocks();
   });
-  const cacheDir = () => mkdtempSync(path.join(tmpdir(), "memopipe-fp-cache-"));
+  const cacheDir = () => tempDir("memopipe-fp-cache-");
   const clean = (dir: string) => stage("clean", ({ xs }: { xs: number[] }) => ({ ys: xs.map((x) => Math.round(x * 10)) }), { cache: { dir } });
 
   it("records source 'codegen' with the parts; a helper edit re-runs the stage and says which helper", async () => {

@@ -4,15 +4,15 @@
  * is down, and a local imitation of the two W&B endpoints memwandb uses. No external network.
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LoggerError, memfile, memfunc, memlist, memstdout, memwandb, memweb } from "../src/index.js";
+import { tempDir } from "./helpers/temp.js";
 
-const tmp = (): string => mkdtempSync(path.join(tmpdir(), "memopipe-loggers-"));
+const tmp = (): string => tempDir("memopipe-loggers-");
 const readJsonLines = (file: string): unknown[] =>
   readFileSync(file, "utf8")
     .split("\n")

@@ -1,6 +1,3 @@
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { threadId } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { stage } from "../src/dsl/stage.js";
@@ -9,6 +6,7 @@ import { task } from "../src/dsl/sweep/task.js";
 import { MemopipeError } from "../src/runtime/errors.js";
 import { Runner } from "../src/runtime/runner/runner.js";
 import type { halve, spin, square, unclonable } from "./fixtures/runner-points.js";
+import { tempDir } from "./helpers/temp.js";
 
 const POINTS_MODULE = new URL("./fixtures/runner-points.ts", import.meta.url);
 const squareTask = task<typeof square>({ module: POINTS_MODULE, export: "square" });
@@ -69,7 +67,7 @@ describe("Runner, in-process", () => {
   });
 
   it("re-running an interrupted sweep of a memoized stage computes only the missing points", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "memopipe-runner-"));
+    const dir = tempDir("memopipe-runner-");
     let calls = 0;
     let interruptAfter = 3;
     const simulate = stage(

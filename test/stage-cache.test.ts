@@ -1,13 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { dag, file, stage, UnrecordableValueError, type FileRef } from "../src/index.js";
 import { formatWhy, lastRun } from "../src/runtime/why.js";
 import { DirectoryStore } from "../src/runtime/cache/directory-store.js";
 import { entryFiles } from "./helpers/cache-files.js";
+import { tempDir } from "./helpers/temp.js";
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), "memopipe-cache-"));
+const tmp = () => tempDir("memopipe-cache-");
 
 /** A text file with an mtime safely in the past (outside the stat cache's racy window). */
 function writeOld(p: string, text: string): void {

@@ -1,8 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { dag, file, pipe, stage, StageOutputError, StageRunError, type FileRef } from "../src/index.js";
+import { tempDir } from "./helpers/temp.js";
 
 describe("stage", () => {
   it("runs with named inputs and outputs; fixed inputs are bound and win", async () => {
@@ -142,5 +141,5 @@ describe("dag", () => {
   });
 });
 
-export const tmp = () => mkdtempSync(path.join(tmpdir(), "memopipe-stage-"));
+export const tmp = () => tempDir("memopipe-stage-");
 export { readFileSync, writeFileSync };

@@ -4,6 +4,7 @@
  */
 import type { Command } from "commander";
 import { existsSync } from "node:fs";
+import { importOptional } from "../runtime/optional-package.js";
 import { UsageError } from "./errors.js";
 import { err, out } from "./style.js";
 import { count, withExamples } from "./text.js";
@@ -26,8 +27,9 @@ export function addFingerprint(program: Command): void {
       if (!existsSync(opts.project)) {
         throw new UsageError(`no ${opts.project}: give the project's tsconfig.json with --project (or create one: npx tsc --init)`);
       }
-      // loaded here only: ts-morph brings TypeScript, which the other commands (and the library) never need
-      const { fingerprintProject, checkFingerprints } = await import("../codegen/index.js");
+      // loaded here only: ts-morph brings TypeScript, which the other commands (and the library) never need;
+      // it is an optional dependency, so without it one line says how to install it
+      const { fingerprintProject, checkFingerprints } = await importOptional("fingerprint", () => import("../codegen/index.js"));
       const options = { project: opts.project, reuse: opts.reuse, ...(opts.out !== undefined ? { out: opts.out } : {}) };
       const printWarnings = (warnings: readonly string[]) => {
         for (const w of warnings) console.error(err.yellow(`warning: ${w}`));

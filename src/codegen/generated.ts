@@ -20,7 +20,7 @@
  * "stale" only costs a re-run until the file is regenerated (which then gives the same fingerprint
  * when only comments or formatting changed, so the old cache entries hit again).
  */
-import { createHash } from "node:crypto";
+import { createHash } from "../runtime/lazy-builtins.js";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 

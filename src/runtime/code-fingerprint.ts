@@ -4,7 +4,7 @@
  * fingerprints (`memopipe fingerprint`, src/codegen): the cache only calls `codeFingerprint` and
  * `explainCode`.
  */
-import { createHash } from "node:crypto";
+import { createHash } from "./lazy-builtins.js";
 import { lookupGenerated } from "../codegen/generated.js";
 import type { CodeRecord } from "./cache/types.js";
 import type { Reason } from "./events.js";

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { MemopipeError } from "./errors.js";
+import { importOptional } from "./optional-package.js";
 
 /** How to chart a sweep's records. */
 export interface ChartOptions {
@@ -69,14 +70,17 @@ export function chartSpec(records: readonly Record<string, unknown>[], options: 
 
 /**
  * Renders records as an SVG chart, server-side (Vega-Lite compiled to Vega, rendered by Vega's
- * headless SVG renderer: no browser). Vega is loaded on first use, so importing memopipe does not
- * load it.
+ * headless SVG renderer: no browser). Vega and Vega-Lite are optional peer dependencies, loaded on
+ * first use: without them this throws `MissingPackageError` with the command that installs them.
  *
  * @example
  * const svg = await renderSvg(await readRecords("results.jsonl"), { x: "classSize", y: "estProba", color: "nSim" });
  */
 export async function renderSvg(records: readonly Record<string, unknown>[], options: ChartOptions): Promise<string> {
-  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const [vega, vl] = await Promise.all([
+    importOptional<typeof import("vega")>("plot", "vega"),
+    importOptional<typeof import("vega-lite")>("plot", "vega-lite"),
+  ]);
   const compiled = vl.compile(chartSpec(records, options) as never).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {

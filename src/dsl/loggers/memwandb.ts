@@ -20,7 +20,7 @@
  * body with its increasing offsets). It has NOT been run against W&B's servers (no network and no
  * account in this project's test environment).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../../runtime/lazy-builtins.js";
 import fs from "node:fs";
 import path from "node:path";
 import type { LoggerOf } from "../../types/logger.js";

@@ -19,7 +19,7 @@
  * dependency decided it. The codec is named in every record, so another can be added later.
  */
 
-import { deserialize, serialize } from "node:v8";
+import { deserialize, serialize } from "../lazy-builtins.js";
 import { UnrecordableValueError } from "../errors.js";
 
 /**

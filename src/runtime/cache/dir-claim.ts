@@ -25,7 +25,7 @@
  * A cache directory that cannot hold a lock (read-only, full) cannot coordinate: the claim is then
  * granted at once, and the computation happens (its entry will not be written either).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../lazy-builtins.js";
 import { closeSync, fstatSync, futimesSync, linkSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";

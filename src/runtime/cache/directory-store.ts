@@ -31,7 +31,7 @@
  * is noise.) A damaged entry is moved aside and reported `corrupt`; a permission or I/O error is
  * `unreadable` and left alone (it is not damage).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "../lazy-builtins.js";
 import { closeSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { lstat, open, readdir, readFile, rename, rm, rmdir, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";

@@ -22,7 +22,7 @@
  * instead of the whole record saves ~10 µs per hit; the record is parsed only to explain a miss or
  * to show the entry.
  */
-import * as crypto from "node:crypto";
+import * as crypto from "../lazy-builtins.js";
 import type { EntryRecord, FileRecord } from "./types.js";
 
 const MAGIC = "memopipe-entry 2 sha256 ";

@@ -8,7 +8,7 @@
  * restore ctime (Bazel had a false hit without it: bazel#14723).
  */
 import { statSync } from "node:fs";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "../lazy-builtins.js";
 import type { BigIntStats } from "node:fs";
 import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";

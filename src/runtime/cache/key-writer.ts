@@ -9,8 +9,9 @@
  * and length-prefixed UTF-8 into a buffer that is already allocated costs a few hundred ns for the
  * same object; the SHA-256 over the ~1.4 KB that result is then the largest single cost.
  */
-import * as crypto from "node:crypto";
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
+import * as crypto from "../lazy-builtins.js";
+import { createHash } from "../lazy-builtins.js";
 
 /** The size of a fresh buffer, and how much a streaming digest holds before it feeds the hash. */
 const CHUNK = 64 * 1024;

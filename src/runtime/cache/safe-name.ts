@@ -4,7 +4,7 @@
  * used as a path component.
  */
 
-import { createHash } from "node:crypto";
+import { createHash } from "../lazy-builtins.js";
 import { MemopipeError } from "../errors.js";
 
 /** A key as the store accepts it: SHA-256, lowercase hex (lowercase so that case-insensitive file systems cannot fold two keys together). */

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import { deserialize } from "node:v8";
+import { deserialize } from "../lazy-builtins.js";
 import type { ErrorRecord, PointOf, PointsCheck, RunResults, TaskAddress, WorkerTask } from "../../types/sweep.js";
 import { MemopipeError } from "../errors.js";
 import { isTaskAddress, moduleHref } from "./address.js";

@@ -2,8 +2,7 @@
  * HTTP for the web loggers: one JSON POST over node:http(s) with a keep-alive agent, and the same
  * with bounded retries and exponential backoff. Never throws: the outcome says what happened.
  */
-import http from "node:http";
-import https from "node:https";
+import type { Agent } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -34,10 +33,17 @@ export type PostOutcome =
   | { readonly ok: true; readonly status: number; readonly body: string; readonly attempts: number }
   | { readonly ok: false; readonly status: number | undefined; readonly error: string; readonly attempts: number };
 
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, maxSockets: 16 }),
-  "https:": new https.Agent({ keepAlive: true, maxSockets: 16 }),
-};
+// node:http and node:https (with tls and net: ~5 ms) are loaded on the first POST, not when
+// memopipe is imported: a program that never logs to the web never loads them.
+// process.getBuiltinModule is synchronous and invisible to bundlers, which leave it alone.
+type Protocol = "http:" | "https:";
+const agents = new Map<Protocol, Agent>();
+function client(protocol: Protocol): { lib: typeof import("node:http"); agent: Agent } {
+  const lib = process.getBuiltinModule(protocol === "https:" ? "node:https" : "node:http") as typeof import("node:http");
+  let agent = agents.get(protocol);
+  if (!agent) agents.set(protocol, (agent = new lib.Agent({ keepAlive: true, maxSockets: 16 })));
+  return { lib, agent };
+}
 
 /**
  * One POST; resolves with the status and body, rejects on a network error or timeout.
@@ -65,11 +71,12 @@ export function postOnce(
       return;
     }
     const payload = Buffer.from(body, "utf8");
-    const req = (isHttps ? https : http).request(
+    const { lib, agent } = client(isHttps ? "https:" : "http:");
+    const req = lib.request(
       target,
       {
         method: "POST",
-        agent: agents[isHttps ? "https:" : "http:"],
+        agent,
         headers: { "content-type": "application/json", "content-length": String(payload.length), ...headers },
         timeout: timeoutMs,
       },

@@ -11,7 +11,6 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { threadId } from "node:worker_threads";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -30,6 +29,9 @@ export interface DrainResult {
 const STALE_LOCK_MS = 120_000;
 /** In-process queue per spool file: resends from one process never overlap (the lock file covers other processes). */
 const chains = new Map<string, Promise<unknown>>();
+
+/** The lock holder's thread (in the lock file, for whoever finds a stale lock); loaded on first use, not at import. */
+const threadId = (): number => process.getBuiltinModule("node:worker_threads").threadId;
 
 const isCode = (e: unknown, code: string): boolean => (e as NodeJS.ErrnoException | undefined)?.code === code;
 
@@ -197,7 +199,7 @@ export class Spool {
     const deadline = Date.now() + 5_000;
     for (;;) {
       try {
-        fs.writeFileSync(this.lock, `${process.pid} ${threadId} ${Date.now()}\n`, { flag: "wx" });
+        fs.writeFileSync(this.lock, `${process.pid} ${threadId()} ${Date.now()}\n`, { flag: "wx" });
         return true;
       } catch (e) {
         if (!isCode(e, "EEXIST")) throw e;
