@@ -18,7 +18,7 @@
  * or `rmSync(dir, { recursive: true, force: true })` in an `afterEach` / `afterAll`; stop every
  * child (`child.kill()` and await its `exit`) and every server.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
@@ -32,6 +32,9 @@ const realTmp = process.env[REAL_TMPDIR_ENV]!;
 const TOOL_CACHES = [/^tsx-\d+$/, /^node-compile-cache$/];
 
 const fileTmp = mkdtempSync(join(realTmp, "memopipe-testfile-"));
+// Like /tmp (world-writable, sticky): some tests run a child as another user (a cache another
+// user owns), and its tools write to the temp dir too.
+chmodSync(fileTmp, 0o1777);
 const mark = fileTmp.slice(fileTmp.lastIndexOf("-") + 1);
 process.env.TMPDIR = fileTmp;
 process.env.MEMOPIPE_TEST_MARK = mark;
