@@ -34,7 +34,8 @@ function loaded(kind: "esm" | "cjs", target: "memopipe" | "nothing"): Loaded {
 const builtins = process.moduleLoadList.filter((m) => m.startsWith("NativeModule ") && !m.includes("internal/")).map((m) => m.slice(13));
 const cache = Object.keys(require("node:module").createRequire(${JSON.stringify(root + "/")}).cache);
 const packages = [...new Set(cache.filter((f) => f.includes("/node_modules/")).map((f) => f.split("/node_modules/").at(-1).split("/").slice(0, f.split("/node_modules/").at(-1).startsWith("@") ? 2 : 1).join("/")))];
-console.log(JSON.stringify({ builtins, packages }));`;
+// fs.writeSync, not console.log: process.stdout (a pipe here) would load node:net itself
+require("node:fs").writeSync(1, JSON.stringify({ builtins, packages }));`;
   const code =
     kind === "esm"
       ? `import { createRequire } from "node:module"; const require = createRequire(import.meta.url);
@@ -52,9 +53,10 @@ function importOf(kind: "esm" | "cjs"): Loaded {
 
 /**
  * What no pipe needs and memopipe loads on first use: the cache's crypto and v8
- * (src/runtime/lazy-builtins.ts), the web loggers' http/https/tls/net.
+ * (src/runtime/lazy-builtins.ts), the web loggers' http/https/tls. (`net` too, but piscina loads
+ * it when stdout is a pipe, as here: it is checked with the Runner's part below.)
  */
-const NEVER_FOR_A_PIPE = ["http", "https", "tls", "net", "crypto", "v8", "zlib", "child_process", "dns"];
+const NEVER_FOR_A_PIPE = ["http", "https", "tls", "crypto", "v8", "zlib", "child_process", "dns"];
 const NEVER_PACKAGES = ["vega", "vega-lite", "ts-morph", "typescript", "@ts-morph/common", "commander"];
 /** Built-ins a pipe-only import may load: what the bundled modules import at the top and cost ~nothing. */
 const ALLOWED_BUILTINS = ["fs", "fs/promises", "path", "url", "os", "module", "util", "events", "buffer", "timers/promises"];
