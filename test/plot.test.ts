@@ -1,8 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "./helpers/temp.js";
 import { chartSpec, readRecords, renderSvg } from "../src/runtime/plot.js";
 
 /** Birthday-paradox-like records: 3 simulation counts × 5 class sizes. */
@@ -32,7 +32,7 @@ describe("plot", () => {
   });
 
   it("memopipe plot writes the chart from a JSON-lines file", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "memopipe-plot-"));
+    const dir = tempDir("memopipe-plot-");
     const input = path.join(dir, "results.jsonl");
     writeFileSync(input, records().map((r) => JSON.stringify(r)).join("\n") + "\n");
     expect(await readRecords(input)).toHaveLength(15);
@@ -48,7 +48,7 @@ describe("plot", () => {
   });
 
   it("memopipe plot reports a mistake in one line, without a stack trace", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "memopipe-plot-"));
+    const dir = tempDir("memopipe-plot-");
     const input = path.join(dir, "r.jsonl");
     writeFileSync(input, '{"a":1,"b":2}\n');
     const cli = path.resolve(import.meta.dirname, "..", "dist", "cli.js");
