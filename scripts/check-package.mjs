@@ -101,6 +101,7 @@ try {
 
   const cli = join(lean, "node_modules", "memopipe", "dist", "cli.js");
   writeFileSync(join(lean, "r.jsonl"), '{"a":1,"b":2}\n');
+  writeFileSync(join(lean, "tsconfig.json"), "{}\n");
   const peerRange = (name) => pkg.peerDependencies?.[name] ?? pkg.optionalDependencies?.[name];
   const expectLine = (what, result, line) => {
     const lines = result.stderr.trim().split("\n");
