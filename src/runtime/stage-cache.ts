@@ -13,13 +13,14 @@
  */
 import { hostname } from "node:os";
 import path from "node:path";
-import { cacheKey, digest } from "./cache/canonical.js";
+import { cacheKey } from "./cache/canonical.js";
+import { keyMaterial } from "./cache/key-material.js";
 import { FileDigests, resolveFiles } from "./cache/file-digest.js";
 import { DirectoryStore } from "./cache/directory-store.js";
 import { isExactJson } from "./cache/codec.js";
 import { decodePayload, encodePayload, type Payload } from "./cache/payload.js";
 import { ResolvedFile, type CacheStore, type CodeRecord, type FileRecord, type InputRecord, type ReadResult } from "./cache/types.js";
-import { CacheWriteError, UnrecordableValueError } from "./errors.js";
+import { CacheWriteError } from "./errors.js";
 import { codeFingerprint, explainCode } from "./code-fingerprint.js";
 import { EventLog, type Reason, type StageEvent } from "./events.js";
 
@@ -297,18 +298,11 @@ async function reasonsFor(
 type Manifest = Record<string, InputRecord>;
 
 async function inputManifest(stage: string, inputs: Record<string, unknown>, ctx: CacheContext, settings: CacheSettings): Promise<Manifest> {
+  const material = await keyMaterial(inputs, ctx.digests, { hashStringPaths: settings.hashStringPaths, stage });
   const manifest = Object.create(null) as Manifest;
-  for (const name of Object.keys(inputs).sort()) {
-    const { value, files } = await resolveFiles(inputs[name], ctx.digests, { hashStringPaths: settings.hashStringPaths });
-    let d: string;
-    try {
-      d = digest(value, `inputs.${name}`);
-    } catch (error) {
-      if (error instanceof UnrecordableValueError) throw new UnrecordableValueError(error.path, error.kind, stage);
-      if (error instanceof RangeError) throw new UnrecordableValueError(`inputs.${name}`, "value nested too deeply to encode", stage);
-      throw error;
-    }
-    manifest[name] = files.length > 0 ? { digest: d, files: files.map(fileInfo) } : { digest: d };
+  for (const name of Object.keys(material)) {
+    const { digest, files } = material[name]!;
+    manifest[name] = files.length > 0 ? { digest, files: files.map(fileInfo) } : { digest };
   }
   return manifest;
 }
