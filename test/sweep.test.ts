@@ -144,6 +144,27 @@ describe("timeTaken", () => {
     expect(Number(r.timeTaken.toFixed(3))).toBe(r.timeTaken);
   });
 
+  it("with { start: true } also records when the call started, as an ISO time (memo's time_start)", async () => {
+    const f = timeTaken({ start: true })(({ n }: { n: number }) => ({ n2: n * 2, timeStart: "mine" }));
+    const before = Date.now();
+    const r = f({ n: 4 });
+    const after = Date.now();
+    expect(Object.keys(r)).toEqual(["n2", "timeStart", "timeTaken"]);
+    expect(r.timeStart).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(new Date(r.timeStart).toISOString()).toBe(r.timeStart);
+    expect(Date.parse(r.timeStart)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(r.timeStart)).toBeLessThanOrEqual(after);
+    // async: the start is taken when the call begins, not when it settles
+    const g = timeTaken({ start: true, digits: 2 })(async ({ ms }: { ms: number }) => (await sleep(ms), { ok: true }));
+    const called = Date.now();
+    const s = await g({ ms: 40 });
+    expect(Date.parse(s.timeStart) - called).toBeLessThan(30);
+    expect(s.timeTaken).toBeGreaterThanOrEqual(0.03);
+    // without start, nothing is added (and a returned timeStart is the function's own)
+    expect(Object.keys(timeTaken({ start: false })(({ n }: { n: number }) => ({ n }))({ n: 1 }))).toEqual(["n", "timeTaken"]);
+    expect(() => timeTaken({ start: "yes" as never })).toThrow(/start must be true or false/);
+  });
+
   it("lets errors through and refuses a result that is not an object", async () => {
     const boom = timeTaken()(({ n }: { n: number }) => {
       if (n) throw new Error("boom");

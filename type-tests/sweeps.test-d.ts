@@ -3,7 +3,7 @@
  * (a grid value that is not a list, points that do not fit the task), each reported on the
  * offending call with the key named.
  */
-import { grid, ignoreError, randomGrid, Runner, task, timeTaken, type ErrorRecord, type WorkerTask } from "memopipe";
+import { grid, ignoreError, memlist, randomGrid, Runner, task, timeTaken, type ErrorRecord, type WorkerTask } from "memopipe";
 import { assertEqual, type Equal } from "./equal.js";
 
 type Err = { error: { name: string; message: string } };
@@ -21,6 +21,21 @@ assertEqual<Equal<typeof drawn, { classSize: number; nSim: number }[]>>();
 // --- timeTaken and ignoreError, sync and async ------------------------------------------------------
 const timed = timeTaken()(({ n }: { n: number }) => ({ est: n / 2 }));
 assertEqual<Equal<typeof timed, (args: { n: number }) => { est: number; timeTaken: number }>>();
+const started = timeTaken({ start: true })(({ n }: { n: number }) => ({ est: n / 2 }));
+assertEqual<Equal<typeof started, (args: { n: number }) => { est: number; timeStart: string; timeTaken: number }>>();
+const startedAsync = timeTaken({ start: true, digits: 1 })(async ({ n }: { n: number }) => ({ est: n, timeStart: 0 }));
+assertEqual<Equal<ReturnType<typeof startedAsync>, Promise<{ est: number; timeStart: string; timeTaken: number }>>>();
+const notStarted = timeTaken({ start: false })(({ n }: { n: number }) => ({ est: n }));
+assertEqual<Equal<typeof notStarted, (args: { n: number }) => { est: number; timeTaken: number }>>();
+declare const startFlag: boolean;
+const maybeStarted = timeTaken({ start: startFlag })(({ n }: { n: number }) => ({ est: n }));
+assertEqual<Equal<typeof maybeStarted, (args: { n: number }) => { est: number; timeStart?: string; timeTaken: number }>>();
+// the record a logger checks carries timeStart
+const startedRows: { n: number; est: number; timeStart: string; timeTaken: number }[] = [];
+memlist({ data: startedRows })(timeTaken({ start: true })(({ n }: { n: number }) => ({ est: n / 2 })));
+const rowsWithoutStart: { n: number; est: number; timeTaken: number }[] = [];
+// @ts-expect-error the logged record has field 'timeStart', which data does not declare
+memlist({ data: rowsWithoutStart })(timeTaken({ start: true })(({ n }: { n: number }) => ({ est: n / 2 })));
 const timedAsync = timeTaken({ digits: 2 })(async ({ n }: { n: number }) => ({ est: n, timeTaken: "replaced" }));
 assertEqual<Equal<ReturnType<typeof timedAsync>, Promise<{ est: number; timeTaken: number }>>>();
 

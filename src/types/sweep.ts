@@ -95,20 +95,45 @@ type ResultCheck<Wrapper extends string, R> = [R] extends [object]
   : PipeTypeError<`${Wrapper}: the function must return an object of named results, not ${Show<R>}`>;
 
 /**
- * A result with `timeTaken` (seconds) added; a `timeTaken` the function returned is replaced.
+ * Whether `timeTaken(options)` adds `timeStart`: `"always"` for `{ start: true }`, `"never"` without
+ * it (or `start: false`), `"maybe"` when `start` is a `boolean` only known at run time.
  *
  * @example
- * type T = WithTimeTaken<{ est: number }>; // { est: number; timeTaken: number }
+ * type S = StartOf<{ start: true }>; // "always"
  */
-export type WithTimeTaken<R> = R extends unknown ? Simplify<Omit<R, "timeTaken"> & { timeTaken: number }> : never;
+export type StartOf<O> = "start" extends keyof O
+  ? [O["start" & keyof O]] extends [true]
+    ? "always"
+    : [O["start" & keyof O]] extends [false | undefined]
+      ? "never"
+      : "maybe"
+  : "never";
+
+/** The `timeStart` field a start mode adds: an ISO 8601 time (`new Date().toISOString()`). */
+type TimeStartField<S> = S extends "always" ? { timeStart: string } : S extends "maybe" ? { timeStart?: string } : {};
 
 /**
- * What `timeTaken()(fn)` returns for `fn`'s result `R`: the same, synchronous or a Promise.
+ * A result with `timeTaken` (seconds) added, and with `Start` `"always"` (`timeTaken({ start: true })`)
+ * also `timeStart`, when the call started (ISO 8601); a `timeTaken` or `timeStart` the function
+ * returned is replaced.
+ *
+ * @example
+ * type T = WithTimeTaken<{ est: number }>;           // { est: number; timeTaken: number }
+ * type U = WithTimeTaken<{ est: number }, "always">; // { est: number; timeStart: string; timeTaken: number }
+ */
+export type WithTimeTaken<R, Start extends "always" | "never" | "maybe" = "never"> = R extends unknown
+  ? Simplify<Omit<R, "timeTaken" | (Start extends "never" ? never : "timeStart")> & TimeStartField<Start> & { timeTaken: number }>
+  : never;
+
+/**
+ * What `timeTaken(options)(fn)` returns for `fn`'s result `R`: the same, synchronous or a Promise.
  *
  * @example
  * type T = TimedResult<Promise<{ est: number }>>; // Promise<{ est: number; timeTaken: number }>
  */
-export type TimedResult<R> = R extends PromiseLike<infer V> ? Promise<WithTimeTaken<V>> : WithTimeTaken<R>;
+export type TimedResult<R, Start extends "always" | "never" | "maybe" = "never"> = R extends PromiseLike<infer V>
+  ? Promise<WithTimeTaken<V, Start>>
+  : WithTimeTaken<R, Start>;
 
 /**
  * What `ignoreError(fn)` returns for `fn`'s arguments `A` and result `R`.
