@@ -18,7 +18,7 @@
  * or `rmSync(dir, { recursive: true, force: true })` in an `afterEach` / `afterAll`; stop every
  * child (`child.kill()` and await its `exit`) and every server.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
@@ -35,6 +35,16 @@ const fileTmp = mkdtempSync(join(realTmp, "memopipe-testfile-"));
 // Like /tmp (world-writable, sticky): some tests run a child as another user (a cache another
 // user owns), and its tools write to the temp dir too.
 chmodSync(fileTmp, 0o1777);
+// tsx keeps its compile cache in the temp dir: share the machine's (a link, removed with the dir),
+// or every test file would start its tsx children cold (seconds more under load, which changes
+// the timing that tests of signals and worker start-up see).
+const tsxCache = `tsx-${process.getuid?.() ?? 0}`;
+try {
+  mkdirSync(join(realTmp, tsxCache), { recursive: true, mode: 0o700 });
+  symlinkSync(join(realTmp, tsxCache), join(fileTmp, tsxCache));
+} catch {
+  // no shared cache: tsx makes its own here (allowed below)
+}
 const mark = fileTmp.slice(fileTmp.lastIndexOf("-") + 1);
 process.env.TMPDIR = fileTmp;
 process.env.MEMOPIPE_TEST_MARK = mark;
