@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `memopipe` command line. One file per command in src/cli/ (`why`, `fingerprint`, `cache`,
- * `plot`, `init`); a new command is a new file with an `addX(program)` and one line here.
+ * `plot`, `graph`, `report`, `init`); a new command is a new file with an `addX(program)` and one line here.
  *
  * Output: results on stdout, mistakes and warnings on stderr; colours only on a stream that is a
  * terminal (or when FORCE_COLOR says so; never with NO_COLOR: src/cli/style.ts). A mistake is one
@@ -12,6 +12,7 @@ import { createRequire } from "node:module";
 import { addCache } from "./cli/cache.js";
 import { describeError } from "./cli/errors.js";
 import { addFingerprint } from "./cli/fingerprint.js";
+import { addGraph } from "./cli/graph.js";
 import { addInit } from "./cli/init.js";
 import { addPlot } from "./cli/plot.js";
 import { err } from "./cli/style.js";
@@ -34,12 +35,14 @@ withExamples(program, [
   ["memopipe fingerprint", "hash every stage with the code it uses"],
   ["memopipe cache stats", "entries and bytes, per stage"],
   ["memopipe plot results.jsonl --x n --y ms", "chart a sweep's records"],
+  ["memopipe graph src/pipeline.ts#dag --out dag.svg", "draw a pipe or a DAG"],
 ]);
 addInit(program);
 addWhy(program);
 addFingerprint(program);
 addCache(program);
 addPlot(program);
+addGraph(program);
 
 // the command being run, for the prefix of a mistake: "memopipe cache clear: …"
 let running = "memopipe";

@@ -33,6 +33,13 @@ export type { CacheStore, Claim, ClaimOptions, EntryRecord, NewEntry, ReadResult
 export type { CacheOption } from "./dsl/stage.js";
 export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage.js";
 export { lastRun, formatWhy, type WhyReport } from "./runtime/why.js";
+export { describe } from "./dsl/describe.js";
+export { renderMermaid, mermaidText, type MermaidOptions } from "./runtime/graph/mermaid.js";
+export { renderDot, dotString, type DotOptions } from "./runtime/graph/dot.js";
+export { renderGraphSvg, graphPage } from "./runtime/graph/svg.js";
+export { withRun, stageRun, eventStatus, STATUS_COLOURS } from "./runtime/graph/run-status.js";
+export { readRun, listRuns, type RunEvents } from "./runtime/report/runs.js";
+export type { PipelineGraph, GraphNode, GraphEdge, GraphCluster, NodeKind, EdgeKind, StageInfo, NodeRun, RunStatus } from "./runtime/graph/model.js";
 export { reasonText, type StageEvent, type Reason } from "./runtime/events.js";
 export { renderSvg, chartSpec, readRecords, plotFile, type ChartOptions } from "./runtime/plot.js";
 export { MissingPackageError } from "./runtime/optional-package.js";

@@ -4,6 +4,7 @@ import type { AwaitedAll, Flatten } from "../types/tuple.js";
 import { defineShape, flattenTuple, markResult, requireTuple, runFork, shapeOf, unmarked, type Shape } from "../runtime/fork.js";
 import { alwaysAsync, isAlwaysAsync } from "../runtime/async-steps.js";
 import { PipelineDefinitionError } from "../runtime/errors.js";
+import { attachPart } from "../runtime/graph/parts.js";
 import { unwrapMemorizable } from "./memorizable.js";
 
 /**
@@ -62,7 +63,10 @@ export function fork(...branches: readonly unknown[]): (input: never) => unknown
   const shapeFor = (input: Shape): Shape => originals.map((b) => shapeOf(b, input));
   const own = shapeFor(null) as readonly Shape[];
   const forked = wrap((input: unknown) => markResult(runFork(fns, input), own));
-  return defineShape(forked, shapeFor, raw);
+  // what describe() draws, on both variants (a pipeline calls `raw`)
+  const part = () => ({ kind: "fork", branches: fns }) as const;
+  attachPart(raw, part);
+  return attachPart(defineShape(forked, shapeFor, raw), part);
 }
 
 /**
@@ -74,7 +78,7 @@ export function fork(...branches: readonly unknown[]): (input: never) => unknown
 export function merge<P extends readonly unknown[], R>(h: (...args: P) => R): (tuple: Readonly<P>) => R {
   if (typeof h !== "function") throw new PipelineDefinitionError(`merge(h) needs a function, got ${typeof h}`);
   const fn = unwrapMemorizable(h as unknown as (...args: unknown[]) => unknown);
-  return ((tuple: readonly unknown[]) => fn(...requireTuple(tuple, "merge(h)"))) as never;
+  return attachPart((tuple: readonly unknown[]) => fn(...requireTuple(tuple, "merge(h)")), () => ({ kind: "merge", fn })) as never;
 }
 
 /**
@@ -86,7 +90,7 @@ export function merge<P extends readonly unknown[], R>(h: (...args: P) => R): (t
  */
 export function to<P extends readonly unknown[], I>(ctor: new (...args: P) => I): (tuple: Readonly<P>) => I {
   if (typeof ctor !== "function") throw new PipelineDefinitionError(`to(Ctor) needs a class, got ${typeof ctor}`);
-  return ((tuple: P) => new ctor(...(requireTuple(tuple, "to(Ctor)") as P))) as never;
+  return attachPart((tuple: P) => new ctor(...(requireTuple(tuple, "to(Ctor)") as P)), () => ({ kind: "to", ctor })) as never;
 }
 
 /**
@@ -100,6 +104,7 @@ export function identity<T>(value: T): T {
 }
 // Its result is its input: a fork tuple stays one (runtime/fork.ts).
 defineShape(identity, (input) => input);
+attachPart(identity, () => ({ kind: "identity" }));
 
 /**
  * Flattens nested fork results into one tuple.
@@ -110,3 +115,4 @@ defineShape(identity, (input) => input);
 export function flatten<T extends readonly unknown[]>(tuple: T): Flatten<T> {
   return flattenTuple(tuple, null) as unknown as Flatten<T>;
 }
+attachPart(flatten, () => ({ kind: "flatten" }));

@@ -2,7 +2,10 @@ import type { FromArg, PredsOf, TerminalOutputs, ToArg } from "../types/dag.js";
 import type { AnyStage, InOf, NameOf, Simplify } from "../types/stage.js";
 import type { PipeTypeError } from "../types/type-error.js";
 import { MemopipeError } from "../runtime/errors.js";
-import { runStage, specOf } from "./stage.js";
+import { runStage, specOf, stagePart } from "./stage.js";
+import { describePart } from "../runtime/graph/describe.js";
+import type { PipelineGraph } from "../runtime/graph/model.js";
+import { PART, type Part } from "../runtime/graph/parts.js";
 
 /**
  * A stage of a DAG failed. `stage` names it; the original error is `cause`.
@@ -45,6 +48,16 @@ export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends str
     from: FromArg<F, Named>,
     to: ToArg<T, F, DagIn, Named>,
   ): Dag<DagIn, [...Order, T], Named | NameOf<T>, Succ | NameOf<PredsOf<F>[number]>>;
+
+  /**
+   * The DAG as data: its inputs, stages (with their cache, inputs and outputs), edges (labelled
+   * with the names that flow, where the stages' sources show them), fan-ins and outputs. What
+   * `memopipe graph` draws.
+   *
+   * @example
+   * dag().start(load).edge(load, clean).describe().nodes.map((n) => n.label); // ["inputs", "load", "clean", "outputs"]
+   */
+  describe(): PipelineGraph;
 
   /**
    * Runs the DAG: every stage once, as soon as its predecessors are done (independent branches
@@ -121,6 +134,21 @@ class DagImpl {
     return Object.assign({}, ...outs) as Record<string, unknown>;
   }
 }
+
+// The DAG as `describe()` sees it: its stages in the order they were added, with their
+// predecessors' indices. Defined beside the class rather than in it, so the graph's hooks stay out
+// of the scheduler's way (the class body is the scheduler).
+Object.defineProperty(DagImpl.prototype, PART, {
+  value(this: DagImpl): Part {
+    const nodes = (this as unknown as { nodes: readonly Node[] }).nodes;
+    return { kind: "dag", stages: nodes.map((n) => ({ stage: stagePart(specOf(n.stage)), preds: n.preds.map((p) => nodes.findIndex((m) => m.stage === p)) })) };
+  },
+});
+Object.defineProperty(DagImpl.prototype, "describe", {
+  value(this: DagImpl): PipelineGraph {
+    return describePart((this as unknown as { [PART](): Part })[PART]());
+  },
+});
 
 function pick(from: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -2,8 +2,11 @@ import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
 import { PipelineDefinitionError } from "../runtime/errors.js";
 import type { NotIngestableParams } from "../types/builder-state.js";
 
-/** The original function behind a `memorizable` wrapper. */
-const ORIGINAL: unique symbol = Symbol("memopipe.original");
+/**
+ * The original function behind a `memorizable` wrapper. A registered symbol, so the `memopipe`
+ * command's own copy of the runtime sees through a wrapper the package's copy made (`memopipe graph`).
+ */
+const ORIGINAL: unique symbol = Symbol.for("memopipe.original") as never;
 
 /**
  * A function marked by `memorizable`; `A` says whether it may ingest memory. With

@@ -12,6 +12,7 @@ import {
 import { flatShape, flattenTuple, requireTuple, runFork, shapeOf, unmarked, type Shape } from "../runtime/fork.js";
 import { isAlwaysAsync } from "../runtime/async-steps.js";
 import type { Op, StepOp } from "../runtime/program.js";
+import { attachPart, PART, type Part } from "../runtime/graph/parts.js";
 import { describeFunction, unwrapMemorizable } from "./memorizable.js";
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -117,7 +118,17 @@ class PipeImpl {
   }
 
   build(mode?: CompileMode): (input: unknown) => unknown {
-    return compile({ ops: this.ops, slotCount: this.keys.size, output: this.shape }, mode);
+    const built = compile({ ops: this.ops, slotCount: this.keys.size, output: this.shape }, mode);
+    // what `describe()` draws (runtime/graph): on the function, and on the variant other pipelines call
+    const part = () => this[PART]();
+    attachPart(built, part);
+    if (unmarked(built) !== built) attachPart(unmarked(built), part);
+    return built;
+  }
+
+  /** The pipeline as `describe()` sees it: its operations and its memory keys by slot. */
+  [PART](): Part {
+    return { kind: "pipe", ops: this.ops, keys: [...this.keys.keys()] };
   }
 
   run(input: unknown): unknown {

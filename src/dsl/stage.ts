@@ -3,6 +3,7 @@ import { FileRef, type CacheStore } from "../runtime/cache/types.js";
 import { MemopipeError } from "../runtime/errors.js";
 import { runCached, type CacheSettings, type RunPlace } from "../runtime/stage-cache.js";
 import { normalizeSource } from "../runtime/source-normalize.js";
+import { attachPart, type StagePart } from "../runtime/graph/parts.js";
 
 /**
  * A stage returned something other than its named outputs (plain JavaScript callers; the types
@@ -105,7 +106,22 @@ export function stage<
   Object.defineProperty(run, "stageName", { value: name, enumerable: true });
   Object.defineProperty(run, "run", { value: run });
   Object.defineProperty(run, SPEC, { value: spec });
+  attachPart(run, () => stagePart(spec));
   return run as never;
+}
+
+/** A stage as `describe()` sees it (runtime/graph/parts.ts). */
+export function stagePart(spec: StageSpec): StagePart {
+  return {
+    kind: "stage",
+    name: spec.name,
+    fn: spec.fn,
+    cached: spec.cache !== undefined,
+    cacheDir: spec.cache?.dir,
+    inputs: spec.inputNames,
+    outputs: spec.outputs,
+    fixed: Object.keys(spec.fixed),
+  };
 }
 
 /**

@@ -114,8 +114,14 @@ export interface StageEvent {
   readonly time: string;
   readonly stage: string;
   readonly key: string;
-  /** `hit`: recorded outputs returned; `ran`: computed (and recorded unless a warning says otherwise); `ran-uncached`: computed, deliberately not recorded (see reasons). */
-  readonly status: "hit" | "ran" | "ran-uncached";
+  /**
+   * `hit`: recorded outputs returned; `ran`: computed (and recorded unless a warning says
+   * otherwise); `ran-uncached`: computed, deliberately not recorded (see reasons); `failed`: the
+   * stage threw (`error`; `reasons` say why it ran).
+   */
+  readonly status: "hit" | "ran" | "ran-uncached" | "failed";
+  /** The error of a failed run: its class and message (`TypeError: x is undefined`). */
+  readonly error?: string;
   readonly reasons: readonly Reason[];
   /** Wall time of the whole cached call, in seconds. */
   readonly seconds: number;

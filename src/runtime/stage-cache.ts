@@ -110,6 +110,12 @@ function writeProblem(error: unknown): string {
   return `write ${typeof code === "string" ? (code === "EPERM" ? "EACCES" : code) : "other"}`;
 }
 
+/** A failed run's error for its event: `TypeError: x is undefined` (the first line of the message). */
+function errorLine(error: unknown): string {
+  if (!(error instanceof Error)) return String(error).split("\n")[0]!;
+  return `${error.name}: ${error.message.split("\n")[0]}`;
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -192,7 +198,14 @@ export async function runCached(
   }
 
   async function runAndRecord(reasons: Reason[], previousKey: string | undefined, waitedMs: number): Promise<Flight> {
-    const outputs = await call(inputs);
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = await call(inputs);
+    } catch (error) {
+      // a failed run is an event too (the report colours it), then the error goes on as it was
+      emit({ status: "failed", reasons, error: errorLine(error), ...(previousKey ? { previousKey } : {}), ...(waitedMs > 0 ? { waitedMs } : {}) });
+      throw error;
+    }
     const after = await inputManifest(name, inputs, ctx, settings);
     if (!sameDigests(after, manifest)) {
       emit({ status: "ran-uncached", reasons: [...reasons, { kind: "unrecorded" }], ...(previousKey ? { previousKey } : {}) });

@@ -52,8 +52,17 @@ export function formatWhy(report: WhyReport): string[] {
   if (!report.run) return ["no cached stage has run in this cache directory yet"];
   return report.events.map((e) => {
     const what =
-      e.status === "hit" ? "hit      " : e.status === "ran-uncached" ? "uncached " : e.reasons[0]?.kind === "no-record" ? "ran      " : "re-ran   ";
-    const why = e.reasons.length > 0 ? `: ${e.reasons.map(reasonText).join("; ")}` : "";
+      e.status === "hit"
+        ? "hit      "
+        : e.status === "failed"
+          ? "failed   "
+          : e.status === "ran-uncached"
+            ? "uncached "
+            : e.reasons[0]?.kind === "no-record"
+              ? "ran      "
+              : "re-ran   ";
+    const reasons = e.reasons.map(reasonText).join("; ");
+    const why = e.status === "failed" ? `: ${e.error ?? "error"}${reasons ? ` (it ran: ${reasons})` : ""}` : reasons ? `: ${reasons}` : "";
     const warned = e.warnings?.length ? ` [warning: ${e.warnings.join("; ")}]` : "";
     return escapeText(`${what}${e.stage}${why} (${e.seconds.toFixed(3)} s)${warned}`);
   });
