@@ -118,6 +118,12 @@ try {
     run(process.execPath, [cli, "fingerprint"], { cwd: lean }),
     `install ts-morph to use memopipe fingerprint (code fingerprints): npm install ts-morph@${peerRange("ts-morph")}`,
   );
+  writeFileSync(join(lean, "dag.mjs"), `import { dag, stage } from "memopipe";\nconst s = stage("s", ({ x }) => ({ y: x }));\nexport const g = dag().start(s);\n`);
+  expectLine(
+    "memopipe graph --format svg without @viz-js/viz",
+    run(process.execPath, [cli, "graph", "dag.mjs", "--format", "svg"], { cwd: lean }),
+    `install @viz-js/viz to use SVG graphs (memopipe graph --format svg|html, memopipe report, renderGraphSvg): npm install @viz-js/viz@${peerRange("@viz-js/viz")}`,
+  );
   const api = run(
     process.execPath,
     ["--input-type=module", "-e", `import { plotFile, MissingPackageError, MemopipeError } from "memopipe";

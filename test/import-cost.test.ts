@@ -90,13 +90,13 @@ describe("an esbuild bundle (platform node) of a program that only builds pipes"
     return { bytes: statSync(outfile).size, status: ran.status, stderr: ran.stderr };
   }
 
-  it("builds without Vega or ts-morph being resolved (the optional packages are imported by name at run time)", async () => {
+  it("builds without Vega, @viz-js/viz or ts-morph being resolved (the optional packages are imported by name at run time)", async () => {
     const dir = tempDir("memopipe-bundle-");
     const entry = path.join(dir, "main.mjs");
     writeFileSync(entry, `import { pipe } from ${JSON.stringify(esm)};\n${PIPE}\n`);
     const result = await build({ entryPoints: [entry], bundle: true, platform: "node", format: "esm", write: false, metafile: true, logLevel: "silent", absWorkingDir: root });
     const inputs = Object.keys(result.metafile.inputs);
-    expect(inputs.filter((f) => /node_modules\/(vega|vega-lite|ts-morph|@ts-morph|typescript|commander)\//.test(f))).toEqual([]);
+    expect(inputs.filter((f) => /node_modules\/(vega|vega-lite|ts-morph|@ts-morph|typescript|commander|@viz-js)\//.test(f))).toEqual([]);
   });
 
   // Fails today with `Dynamic require of "node:worker_threads"`: piscina (CommonJS) is bundled

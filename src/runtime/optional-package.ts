@@ -24,6 +24,7 @@ import { MemopipeError } from "./errors.js";
 export const OPTIONAL_PACKAGES = {
   plot: { feature: "memopipe plot (and renderSvg, plotFile)", packages: { vega: "~6.4.0", "vega-lite": "~6.4.0" } },
   fingerprint: { feature: "memopipe fingerprint (code fingerprints)", packages: { "ts-morph": "^28.0.0" } },
+  svg: { feature: "SVG graphs (memopipe graph --format svg|html, memopipe report, renderGraphSvg)", packages: { "@viz-js/viz": "^3.31.0" } },
 } as const satisfies Record<string, { feature: string; packages: Record<string, string> }>;
 
 /** A feature that needs optional packages (a key of `OPTIONAL_PACKAGES`). */

@@ -1,14 +1,11 @@
 /**
  * A graph as SVG, laid out by Graphviz compiled to WebAssembly (`@viz-js/viz`, MIT): no binary,
  * no browser, no network. `@viz-js/viz` is an optional peer dependency, loaded on first use
- * (`import "memopipe"` never loads it).
+ * (`import "memopipe"` never loads it; optional-package.ts).
  */
-import { MemopipeError } from "../errors.js";
+import { importOptional } from "../optional-package.js";
 import { renderDot, type DotOptions } from "./dot.js";
 import type { PipelineGraph } from "./model.js";
-
-/** What `@viz-js/viz` is installed with: the range of package.json's peer dependency. */
-export const VIZ_RANGE = "^3.31.0";
 
 interface Viz {
   renderString(dot: string, options: { format: "svg"; engine?: string }): string;
@@ -17,28 +14,20 @@ interface Viz {
 let viz: Promise<Viz> | undefined;
 
 /**
- * The `@viz-js/viz` instance (one per process: its WebAssembly module is compiled once).
+ * The `@viz-js/viz` instance (one per process: its WebAssembly module is compiled once). Without
+ * the package, a `MissingPackageError` with the command that installs it.
  *
  * @example
  * const svg = (await loadViz()).renderString("digraph { a -> b }", { format: "svg" });
  */
 export function loadViz(): Promise<Viz> {
-  viz ??= (async () => {
-    // a specifier in a variable: bundlers leave the optional package out (see optional-package)
-    const specifier = "@viz-js/viz";
-    let mod: { instance(): Promise<Viz> };
-    try {
-      mod = (await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier)) as typeof mod;
-    } catch (error) {
-      viz = undefined;
-      const code = (error as { code?: unknown } | null)?.code;
-      if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && String((error as Error).message).includes("@viz-js/viz")) {
-        throw new MemopipeError(`install @viz-js/viz to draw SVG (memopipe graph --format svg|html, memopipe report, renderGraphSvg): npm install @viz-js/viz@${VIZ_RANGE}`, { cause: error });
-      }
+  viz ??= importOptional<{ instance(): Promise<Viz> }>("svg", "@viz-js/viz").then(
+    (mod) => mod.instance(),
+    (error: unknown) => {
+      viz = undefined; // installed later in a long-lived process: try again then
       throw error;
-    }
-    return mod.instance();
-  })();
+    },
+  );
   return viz;
 }
 
