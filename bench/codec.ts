@@ -15,7 +15,7 @@
  * Every codec is checked to round-trip each shape first (JSON only where the shape survives it;
  * elsewhere its column is empty). JSON is compact `JSON.stringify` + UTF-8 bytes one way,
  * `JSON.parse` of the decoded text the other (a cache stores bytes). Timing: CPU time (see `cpuUs`) of
- * batches of calls sized to ~5 ms, several batches per round, rounds rotating the codec order; the figure is the
+ * batches of calls sized to ~2 ms, 15 batches per round, rounds rotating the codec order; the figure is the
  * median over rounds of each round's median µs per call.
  *
  *   npx tsx bench/codec.ts         (or `npm run bench -- codec`; figures also in bench/.out/codec.json)
@@ -65,7 +65,7 @@ function random(seed: number): () => number {
   };
 }
 
-function shapes(): Shape[] {
+export function shapes(): Shape[] {
   const rnd = random(7);
   const values = new Array<number>(800);
   for (let j = 0; j < 800; j++) values[j] = Math.floor(Math.sin(j + 12345.5) * 1e6 + 0.5) / 1e6;
@@ -197,8 +197,8 @@ export async function main(options: { rounds?: number; print?: boolean; outFile?
       for (let k = 0; k < codecs.length; k++) {
         const c = codecs[(k + r) % codecs.length]!;
         const encoded = c.encode(shape.value);
-        enc.get(c.name)!.push(time(c.encode, shape.value, 5, 5));
-        dec.get(c.name)!.push(time(c.decode, encoded, 5, 5));
+        enc.get(c.name)!.push(time(c.encode, shape.value, 15, 2));
+        dec.get(c.name)!.push(time(c.decode, encoded, 15, 2));
       }
     }
     const figures: ShapeResult["codecs"] = {};
