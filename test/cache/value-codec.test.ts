@@ -340,6 +340,29 @@ describe("value codec: round trips", () => {
     expect(roundTrip(records)).toEqual(records);
   });
 
+  it("objects of one shape are independent (they are made from a shared template)", () => {
+    const records = Array.from({ length: 50 }, (_, i) => ({ id: i, ["__proto__"]: i, tag: null as unknown }));
+    for (const r of records) Object.defineProperty(r, "__proto__", { value: r.id, enumerable: true, writable: true, configurable: true });
+    const bytes = encodeValue(records).bytes;
+    const first = decodeValue(bytes) as Record<string, unknown>[];
+    const second = decodeValue(bytes) as Record<string, unknown>[];
+    first[0]!.tag = "changed";
+    first[1]!.extra = 1;
+    expect(second[0]!.tag).toBeNull();
+    expect(Object.keys(second[1]!)).toEqual(["id", "__proto__", "tag"]);
+    for (const r of second) {
+      expect(Object.getPrototypeOf(r)).toBe(Object.prototype);
+      expect(Object.getOwnPropertyDescriptor(r, "__proto__")?.value).toBe(r.id);
+    }
+    expectSameGraph(second, records);
+    expect(({} as Record<string, unknown>).tag).toBeUndefined();
+  });
+
+  it("writes each shape once: 1,000 records of one shape, one key list", () => {
+    const records = Array.from({ length: 1000 }, (_, i) => ({ a: i % 100, b: i % 2 === 0 }));
+    expect(encodeValue(records).bytes.length).toBeLessThan(1000 * 5);
+  });
+
   it("results are independent: later encodes never touch earlier bytes (small, slab-sized and growing values)", () => {
     const values = [
       ...Array.from({ length: 40 }, (_, i) => ({ i, s: "x".repeat(i * 97) })),
@@ -620,8 +643,10 @@ describe("value codec: decoding is total", () => {
     ["a lying Map size", [1, 0x17, 0xff, 0x01], /runs past the end/],
     ["an endless varint", [1, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], /varint too long/],
     ["a back-reference forward", [1, 0x10, 0x01, 0x0b, 0x05], /back-reference to object #5/],
-    ["a key not in the table", [1, 0x15, 0x01, 0x03, 0x81], /key #3 is not in the key table/],
-    ["a non-string key", [1, 0x15, 0x01, 0x00, 0x81, 0x81], /where a string was expected/],
+    ["a key not in the table", [1, 0x15, 0x00, 0x01, 0x03, 0x81], /key #3 is not in the key table/],
+    ["a non-string key", [1, 0x15, 0x00, 0x01, 0x00, 0x81, 0x81], /where a string was expected/],
+    ["a shape not in the table", [1, 0x10, 0x02, 0x15, 0x00, 0x00, 0x15, 0x02], /shape #2 is not in the shape table \(1 shapes\)/],
+    ["an object missing its values", [1, 0x15, 0x00, 0x01, 0x00, 0x08, 0x01, 0x61], /1 values run past the end/],
     ["a hole outside an array", [1, 0x04], /hole outside an array/],
     ["an invalid RegExp", [1, 0x1a, 0x08, 0x01, 0x28, 0x08, 0x00, 0x80], /invalid RegExp/],
     ["a malformed bigint", [1, 0x07, 0x02, 0x7a, 0x7a], /malformed bigint/],

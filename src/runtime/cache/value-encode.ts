@@ -89,6 +89,16 @@ const SLAB_SIZE = 64 * 1024;
 const SLAB_MIN_LEFT = 4096;
 /** The encoder's key table is emptied when it holds this many keys (see `Encoder.key`). */
 const KEY_SLOTS_MAX = 50_000;
+/** The shape trie is dropped when it holds this many nodes; objects with more keys get no shape number. */
+const SHAPE_NODES_MAX = 100_000;
+const SHAPE_MAX_KEYS = 1024;
+
+/** A node of the shape trie: the key lists that continue this one, and this list's shape number in the entry of call `call`. */
+interface ShapeNode {
+  next: Map<string, ShapeNode> | undefined;
+  call: number;
+  id: number;
+}
 const EMPTY = Buffer.alloc(0) as FastBuffer;
 const EMPTY_VIEW: DataView = new DataView(new ArrayBuffer(0));
 
@@ -226,9 +236,13 @@ class Encoder {
   private readonly ids = new Map<object, number>();
   /** Object key → its number in the entry's key table, when its `call` is this call (see `key`). */
   private readonly keySlots = new Map<string, { call: number; id: number }>();
-  /** This call's number, and how many keys its table has. */
+  /** The root of the shape trie (see `shapeNode`). */
+  private shapes: ShapeNode = { next: undefined, call: 0, id: 0 };
+  private shapeNodes = 0;
+  /** This call's number, and how many keys and shapes its tables have. */
   private call = 0;
   private keyCount = 0;
+  private shapeCount = 0;
 
   // The stack of open containers, as parallel arrays (no object allocated per frame).
   private fObj: unknown[] = [];
@@ -255,6 +269,11 @@ class Encoder {
     this.strings = options?.collectStrings ? new Set() : undefined;
     this.call++;
     this.keyCount = 0;
+    this.shapeCount = 0;
+    if (this.shapeNodes > SHAPE_NODES_MAX) {
+      this.shapes = { next: undefined, call: 0, id: 0 };
+      this.shapeNodes = 0;
+    }
     if (this.slab.length - this.slabPos < SLAB_MIN_LEFT) {
       this.slab = Buffer.allocUnsafeSlow(SLAB_SIZE) as FastBuffer;
       this.slabView = new DataView(this.slab.buffer, this.slab.byteOffset, this.slab.byteLength);
@@ -508,12 +527,51 @@ class Encoder {
     }
   }
 
+  /**
+   * A plain object: its shape (its list of keys, in order), then its values. A shape met before
+   * in this entry is one number; a new one is written out (its keys through the key table) and
+   * gets the next number. 10,000 records of one shape write their keys once, and the decoder
+   * makes each record from a template of that shape (see value-decode.ts).
+   */
   private plain(o: object, nullProto: boolean): void {
     this.checkSymbols(o);
     const keys = Object.keys(o);
+    const n = keys.length;
     this.buf[this.pos++] = nullProto ? T_NULL_OBJECT : T_OBJECT;
-    this.varint(keys.length);
-    if (keys.length > 0) this.push(F_OBJECT, o, keys, keys.length);
+    const node = n <= SHAPE_MAX_KEYS ? this.shapeNode(keys) : undefined;
+    if (node !== undefined && node.call === this.call) this.varint(node.id + 1);
+    else {
+      if (node !== undefined) {
+        node.call = this.call;
+        node.id = this.shapeCount;
+      }
+      this.shapeCount++;
+      this.buf[this.pos++] = 0;
+      this.varint(n);
+      for (let i = 0; i < n; i++) this.key(keys[i]!);
+    }
+    if (n > 0) this.push(F_OBJECT, o, keys, n);
+  }
+
+  /**
+   * The node of a key list in the shape trie: one Map lookup a key. Like the key table, the trie
+   * outlives the call (a node is in this entry's shape table when its `call` is this call's), and
+   * is dropped when it holds {@link SHAPE_NODES_MAX} nodes.
+   */
+  private shapeNode(keys: readonly string[]): ShapeNode {
+    let node = this.shapes;
+    for (let i = 0; i < keys.length; i++) {
+      let next = node.next;
+      if (next === undefined) node.next = next = new Map();
+      let child = next.get(keys[i]!);
+      if (child === undefined) {
+        child = { next: undefined, call: 0, id: 0 };
+        next.set(keys[i]!, child);
+        this.shapeNodes++;
+      }
+      node = child;
+    }
+    return node;
   }
 
   private checkSymbols(o: object): void {
@@ -828,12 +886,9 @@ class Encoder {
       }
       fNext[d] = i + 1;
       switch (fKind[d]) {
-        case F_OBJECT: {
-          const k = fList[d]![i] as string;
-          this.key(k);
-          this.value((fObj[d] as Record<string, unknown>)[k]);
+        case F_OBJECT:
+          this.value((fObj[d] as Record<string, unknown>)[fList[d]![i] as string]);
           break;
-        }
         case F_ARRAY: {
           const a = fObj[d] as unknown[];
           const x = a[i];

@@ -25,7 +25,7 @@
  * | `0x12` | packed number array | varint n, then n float64s |
  * | `0x13` | packed int32 array | varint n, then n int32s (every element an int32, none `-0`) |
  * | `0x14` | packed byte array | varint n, then n bytes (every element an integer 0–255, none `-0`) |
- * | `0x15` | plain object | varint count, then count × (key, value) |
+ * | `0x15` | plain object | shape, then a value for each of its keys |
  * | `0x16` | object with a null prototype | same as `0x15` |
  * | `0x17` | Map | varint size, then size × (key value, value) |
  * | `0x18` | Set | varint size, then size values |
@@ -39,10 +39,12 @@
  * | `0x21` | `Object(1n)` | as bigint (`0x07`) without the tag |
  * | `0x22` | `FileRef` | str path |
  *
- * A **key** (in `0x15`/`0x16`) is `varint k`: `0` means a new key follows (a str), which is given
- * the next number of the entry's key table; `k ≥ 1` is the (k−1)-th key of that table. So each
- * distinct key is written once per entry however many objects use it (10,000 records with the
- * same five keys store five key strings, and the decoder reuses five string objects).
+ * A **shape** (the keys of an object, in order) is `varint s`: `0` means a new shape follows,
+ * `varint count` then count keys, which is given the next number of the entry's shape table;
+ * `s ≥ 1` is the (s−1)-th shape of that table. A **key** is `varint k`: `0` means a new key follows
+ * (a str), which is given the next number of the entry's key table; `k ≥ 1` is the (k−1)-th key of
+ * that table. So 10,000 records `{ id, name }` store their two keys once and one byte of shape
+ * each, and the decoder makes every record from one template.
  *
  * **Identity.** Every object (anything not a primitive: arrays, plain objects, Maps, Dates, typed
  * arrays, FileRefs…) gets the next id when it is first written, before its contents; meeting it
