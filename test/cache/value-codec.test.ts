@@ -358,6 +358,19 @@ describe("value codec: round trips", () => {
     expect(({} as Record<string, unknown>).tag).toBeUndefined();
   });
 
+  it("long keys, wide objects and shapes too long for a template round-trip", () => {
+    const long = "k".repeat(300);
+    const records = Array.from({ length: 20 }, (_, i) => ({ [long]: i, [`${long}2`]: [i], short: i }));
+    const wide = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`key-${i}`, i]));
+    const huge = Array.from({ length: 5 }, () => Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${"x".repeat(200)}${i}`, i])));
+    for (const value of [records, wide, [wide, wide, { ...wide }], huge]) {
+      for (let round = 0; round < 3; round++) {
+        const back = roundTrip(value);
+        expectSameGraph(back, value);
+      }
+    }
+  });
+
   it("writes each shape once: 1,000 records of one shape, one key list", () => {
     const records = Array.from({ length: 1000 }, (_, i) => ({ a: i % 100, b: i % 2 === 0 }));
     expect(encodeValue(records).bytes.length).toBeLessThan(1000 * 5);
@@ -547,6 +560,14 @@ describe("value codec: depth", () => {
   });
 });
 
+/** An ArrayBuffer transferred away (detached), and a Float64Array over it. */
+function detached(): { buffer: ArrayBuffer; view: Float64Array } {
+  const buffer = new ArrayBuffer(16);
+  const view = new Float64Array(buffer);
+  structuredClone(buffer, { transfer: [buffer] });
+  return { buffer, view };
+}
+
 describe("value codec: refused values", () => {
   class Model {
     fit(): void {}
@@ -581,6 +602,8 @@ describe("value codec: refused values", () => {
     ["a long typed array with an extra property", Object.assign(new Int32Array(500), { unit: "m" }), "outputs", /^typed array \(Int32Array\) with a non-index property/],
     ["a long Buffer with an extra property", Object.assign(Buffer.alloc(500), { unit: "m" }), "outputs", /Buffer with a non-index property/],
     ["a SharedArrayBuffer", { b: new SharedArrayBuffer(4) }, "outputs.b", /SharedArrayBuffer/],
+    ["a detached ArrayBuffer", { b: detached().buffer }, "outputs.b", /^detached ArrayBuffer/],
+    ["a view of a detached ArrayBuffer", { v: detached().view }, "outputs.v", /^detached ArrayBuffer/],
     ["a resizable ArrayBuffer", { b: new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(4, { maxByteLength: 8 }) }, "outputs.b", /resizable ArrayBuffer/],
     ["an array with Object.prototype", { a: Object.setPrototypeOf([1], Object.prototype) as object }, "outputs.a", /^JavaScript array whose prototype is not Array.prototype$/],
     ["a RegExp whose lastIndex is a string", Object.assign(/a/g, { lastIndex: "3" }), "outputs", /lastIndex/],

@@ -109,11 +109,15 @@ interface CachedTemplate {
   /** The keys, for a shape found by its bytes (`knownShape`). Never modified. */
   readonly keys: readonly string[] | undefined;
 }
+/** The slot of shapes too long to have a template. */
+const NO_TEMPLATE: CachedTemplate = { seen: 0, template: undefined, keys: undefined };
 /** Shapes of at least this many keys are looked up by their bytes (see `Decoder.knownShape`). */
 const WIDE_SHAPE = 8;
 /** Templates by `JSON.stringify(keys)` (see `Decoder.template`), emptied when it holds {@link TEMPLATES_MAX}. */
 const templates = new Map<string, CachedTemplate>();
-const TEMPLATES_MAX = 2000;
+const TEMPLATES_MAX = 1000;
+/** Shapes whose id is longer than this get no template (so the cache holds at most ~8 MB of ids). */
+const TEMPLATE_ID_MAX = 8192;
 
 class Decoder {
   private b = EMPTY;
@@ -421,7 +425,7 @@ class Decoder {
       if (p + 3 > end || b[p] !== 0 || b[p + 1] !== T_LATIN1) return undefined;
       p += 3 + b[p + 2]!;
     }
-    if (p > end) return undefined;
+    if (p > end || p - at > TEMPLATE_ID_MAX) return undefined;
     const id = b.latin1Slice(at, p);
     let cached = templates.get(id);
     if (cached !== undefined && cached.keys !== undefined) {
@@ -454,11 +458,16 @@ class Decoder {
   private template(shape: Shape): object | undefined {
     const uses = ++shape.uses;
     let cached = shape.cached;
+    if (cached === NO_TEMPLATE) return undefined;
     if (cached === undefined) {
       // Narrow shapes only from their second object in the entry: the lookup (JSON of the keys)
       // costs more than a one-off small object. (Wide ones were looked up by `knownShape`.)
       if (uses === 1) return undefined;
       const id = JSON.stringify(shape.keys);
+      if (id.length > TEMPLATE_ID_MAX) {
+        shape.cached = NO_TEMPLATE;
+        return undefined;
+      }
       cached = templates.get(id);
       if (cached === undefined) {
         if (templates.size >= TEMPLATES_MAX) templates.clear();
