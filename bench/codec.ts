@@ -19,6 +19,7 @@
  * median over rounds of each round's median µs per call.
  *
  *   npx tsx bench/codec.ts         (or `npm run bench -- codec`; figures also in bench/.out/codec.json)
+ *   CODEC_SHAPES="cache value,mixed" npx tsx bench/codec.ts     only the named shapes
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -26,6 +27,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { deserialize, serialize } from "node:v8";
+import { mulberry32 } from "../src/dsl/sweep/random.js";
 import { decodeValue, encodeValue } from "../src/runtime/cache/value-codec.js";
 import { runIfEntryPoint } from "./entry.js";
 
@@ -53,20 +55,8 @@ const CODECS: readonly Codec[] = [
   },
 ];
 
-/** mulberry32, so every run measures the same values. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function shapes(): Shape[] {
-  const rnd = random(7);
+  const rnd = mulberry32(7);
   const values = new Array<number>(800);
   for (let j = 0; j < 800; j++) values[j] = Math.floor(Math.sin(j + 12345.5) * 1e6 + 0.5) / 1e6;
   const fields: Record<string, number> = {};
@@ -150,11 +140,6 @@ function time(fn: (arg: never) => unknown, arg: unknown, samples: number, batchM
   return median(perCall);
 }
 
-/** Deep equality that also accepts two invalid Dates (isDeepStrictEqual compares their NaN times). */
-function sameValue(a: unknown, b: unknown): boolean {
-  return isDeepStrictEqual(a, b);
-}
-
 export interface CodecFigures {
   readonly bytes: number;
   readonly encodeUs: number;
@@ -178,7 +163,7 @@ export async function main(options: { rounds?: number; print?: boolean; outFile?
     for (const codec of CODECS) {
       if (codec.name === "JSON" && !shape.json) continue;
       const back = codec.decode(codec.encode(shape.value));
-      if (!sameValue(back, shape.value)) throw new Error(`${codec.name} does not round-trip ${shape.name}`);
+      if (!isDeepStrictEqual(back, shape.value)) throw new Error(`${codec.name} does not round-trip ${shape.name}`);
     }
   }
 

@@ -511,8 +511,15 @@ function sortedKeys(o: object): string[] {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
-/** A short description of a Map key, for paths: `"a"`, `1`, `#3` (the entry's position) otherwise. */
-function describeKey(key: unknown, index: number): string {
+/**
+ * A short description of a Map key, for paths: `"a"`, `1`, `#3` (the entry's position) otherwise.
+ * (Also used by the value codec's paths.)
+ *
+ * @example
+ * describeKey("k", 0); // '"k"'
+ * describeKey({}, 3);  // '#3'
+ */
+export function describeKey(key: unknown, index: number): string {
   if (typeof key === "string") return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
   if (typeof key === "number" || typeof key === "boolean" || key === null || key === undefined) return String(key);
   if (typeof key === "bigint") return `${key}n`;
@@ -544,7 +551,13 @@ function viewName(view: ArrayBufferView, proto: object | null): string | undefin
   return undefined;
 }
 
-function className(value: object): string {
+/**
+ * The class name of an object, for error messages (its constructor's name, else its tag).
+ *
+ * @example
+ * className(new (class Model {})()); // "Model"
+ */
+export function className(value: object): string {
   try {
     const ctor = (value as { constructor?: unknown }).constructor;
     if (typeof ctor === "function" && ctor.name) return ctor.name;

@@ -113,7 +113,11 @@ interface CachedTemplate {
 const NO_TEMPLATE: CachedTemplate = { seen: 0, template: undefined, keys: undefined };
 /** Shapes of at least this many keys are looked up by their bytes (see `Decoder.knownShape`). */
 const WIDE_SHAPE = 8;
-/** Templates by `JSON.stringify(keys)` (see `Decoder.template`), emptied when it holds {@link TEMPLATES_MAX}. */
+/**
+ * Templates and keys of shapes met in earlier decodes, by the bytes of a wide shape's definition
+ * (`Decoder.knownShape`) or by `JSON.stringify(keys)` (`Decoder.template`); emptied when it holds
+ * {@link TEMPLATES_MAX}.
+ */
 const templates = new Map<string, CachedTemplate>();
 const TEMPLATES_MAX = 1000;
 /** Shapes whose id is longer than this get no template (so the cache holds at most ~8 MB of ids). */
@@ -137,7 +141,7 @@ class Decoder {
   private fKind: number[] = [];
   private fLeft: number[] = [];
   private fIndex: number[] = []; // next index of an array, last index of a sparse array
-  private fAux: unknown[] = []; // a Map's pending key, a sparse array's length
+  private fAux: unknown[] = []; // an object's keys, a Map's pending key, a sparse array's length
   private depth = 0;
 
   decode(bytes: Uint8Array, start: number, end: number): unknown {

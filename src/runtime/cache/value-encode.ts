@@ -5,6 +5,7 @@
  */
 import { inspect, types } from "node:util";
 import { UnrecordableValueError } from "../errors.js";
+import { className, describeKey } from "./canonical.js";
 import { FileRef } from "./types.js";
 import {
   FORMAT_VERSION,
@@ -163,24 +164,6 @@ function varintSize(n: number): number {
  * the check to its exact path. Each option passed costs ~20 ns.
  */
 const INSPECT_OPTIONS = { maxArrayLength: 0, customInspect: false } as const;
-
-function className(value: object): string {
-  try {
-    const ctor = (value as { constructor?: unknown }).constructor;
-    if (typeof ctor === "function" && ctor.name) return ctor.name;
-  } catch {
-    /* a throwing getter: fall through */
-  }
-  return Object.prototype.toString.call(value).slice(8, -1);
-}
-
-/** A Map key as a path shows it: `"a"`, `1`, `#3` (the entry's position) otherwise. Same as canonical.ts. */
-function describeKey(key: unknown, index: number): string {
-  if (typeof key === "string") return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
-  if (typeof key === "number" || typeof key === "boolean" || key === null || key === undefined) return String(key);
-  if (typeof key === "bigint") return `${key}n`;
-  return `#${index}`;
-}
 
 /**
  * The pass of `Encoder.packed`: writes `a[0…n)` as float64s from `p` while checking that each is a

@@ -146,6 +146,7 @@ export interface FastBuffer extends Buffer {
  * try { decodeValue(Buffer.from([1, 0x42])); } catch (e) { if (e instanceof ValueCodecError) console.log(e.offset); } // 1
  */
 export class ValueCodecError extends MemopipeError {
+  static override readonly code: string = "MEMOPIPE_VALUE_CODEC";
   constructor(
     message: string,
     /** Byte offset (from the entry's first byte) where decoding stopped. */
