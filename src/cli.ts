@@ -15,6 +15,7 @@ import { addFingerprint } from "./cli/fingerprint.js";
 import { addGraph } from "./cli/graph.js";
 import { addInit } from "./cli/init.js";
 import { addPlot } from "./cli/plot.js";
+import { addReport } from "./cli/report.js";
 import { err } from "./cli/style.js";
 import { withExamples } from "./cli/text.js";
 import { addWhy } from "./cli/why.js";
@@ -36,6 +37,7 @@ withExamples(program, [
   ["memopipe cache stats", "entries and bytes, per stage"],
   ["memopipe plot results.jsonl --x n --y ms", "chart a sweep's records"],
   ["memopipe graph src/pipeline.ts#dag --out dag.svg", "draw a pipe or a DAG"],
+  ["memopipe report", "the last run as one HTML file: graph, timeline, why"],
 ]);
 addInit(program);
 addWhy(program);
@@ -43,6 +45,7 @@ addFingerprint(program);
 addCache(program);
 addPlot(program);
 addGraph(program);
+addReport(program);
 
 // the command being run, for the prefix of a mistake: "memopipe cache clear: …"
 let running = "memopipe";

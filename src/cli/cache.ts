@@ -6,7 +6,10 @@ import type { Command } from "commander";
 import { inspect } from "node:util";
 import { DirectoryStore } from "../runtime/cache/directory-store.js";
 import { escapeText } from "../runtime/why.js";
+import { cacheListDocument, cacheStatsDocument, jsonText } from "../runtime/report/machine.js";
+import { cacheListMarkdown, cacheStatsMarkdown } from "../runtime/report/markdown.js";
 import { requireDirectory, UsageError } from "./errors.js";
+import { outputFormat, printMarkdown, withOutputFormats } from "./output-format.js";
 import { bytes, count, duration, human, withExamples } from "./text.js";
 import { DIR_OPTION, noCacheDir } from "./why.js";
 
@@ -34,32 +37,35 @@ export function addCache(program: Command): void {
   ]);
 
   withExamples(
-    cache
-      .command("ls")
-      .description("list the entries: stage, key, created, size, codec")
-      .option(...DIR_OPTION)
-      .action(async (opts: { dir: string }) => {
-        for (const e of await storeAt(opts.dir).list()) {
+    withOutputFormats(cache.command("ls").description("list the entries: stage, key, created, size, codec").option(...DIR_OPTION)).action(async (opts: { dir: string; json?: boolean; format?: string }) => {
+        const format = outputFormat(opts);
+        const list = await storeAt(opts.dir).list();
+        if (format === "json") return void process.stdout.write(jsonText(cacheListDocument(opts.dir, list)));
+        if (format === "md") return printMarkdown(cacheListMarkdown(opts.dir, list));
+        for (const e of list) {
           console.log(`${escapeText(e.stage)}\t${e.key.slice(0, 12)}\t${e.createdAt}\t${human(e.outputs.size)}\t${e.outputs.codec}`);
         }
       }),
     [
       ["memopipe cache ls", "every entry of ./.memopipe"],
       ["memopipe cache ls | grep register", "the entries of one stage"],
+      ["memopipe cache ls --json | jq '.entries[].bytes'", "the entries as JSON"],
     ],
   );
 
   withExamples(
-    cache
-      .command("stats")
-      .description("entries and bytes, per stage")
-      .option(...DIR_OPTION)
-      .action(async (opts: { dir: string }) => {
+    withOutputFormats(cache.command("stats").description("entries and bytes, per stage").option(...DIR_OPTION)).action(async (opts: { dir: string; json?: boolean; format?: string }) => {
+        const format = outputFormat(opts);
         const s = await storeAt(opts.dir).stats();
+        if (format === "json") return void process.stdout.write(jsonText(cacheStatsDocument(opts.dir, s)));
+        if (format === "md") return printMarkdown(cacheStatsMarkdown(opts.dir, s));
         console.log(`${entries(s.entries)}, ${human(s.bytes)}`);
         for (const [stage, v] of Object.entries(s.stages)) console.log(`  ${escapeText(stage)}: ${entries(v.entries)}, ${human(v.bytes)}`);
       }),
-    [["memopipe cache stats", "the totals, then one line per stage"]],
+    [
+      ["memopipe cache stats", "the totals, then one line per stage"],
+      ["memopipe cache stats --format md", "a Markdown table (and the CI step summary)"],
+    ],
   );
 
   withExamples(
