@@ -10,8 +10,8 @@
  * 3. tsd and `@ts-expect-error` accept *any* error. So each compiler also checks a copy of the
  *    tests with the directives blanked out: every directive's next line must carry an error whose
  *    message contains the fragment (the message is part of the contract, and so is the line: the
- *    error must be on the offending call), no other line may have an error, and no message may
- *    show the builder's internal types.
+ *    error must be on the offending call), that line has no second error, no other line may have
+ *    an error, and no message may show the builder's internal types.
  *
  * Exits non-zero on the first compiler that disagrees. Run from the repository root after
  * `npm run build` (the tests import the built package, as users do).
@@ -108,6 +108,10 @@ for (const { name, tsc } of compilers) {
       );
       continue;
     }
+    // one mistake, one error: a second one on the line (TS7006 "implicitly has an 'any' type" on
+    // the lambda of a call that is already wrong, say) is noise caused by the first
+    const others = here.filter((d) => d !== hit);
+    if (others.length > 0) fail(`${e.file}:${e.line}: a second error beside the expected one: ${others.map((d) => `${d.code} ${d.text}`).join(" | ")}`);
     const leak = internals.find((t) => hit.text.includes(t));
     if (leak) fail(`${e.file}:${e.line}: the message shows builder internals (${leak}): ${hit.text}`);
     matched++;

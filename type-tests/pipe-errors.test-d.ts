@@ -143,12 +143,12 @@ pipe<number>()
   .step((s: string) => s.toUpperCase());
 
 pipe<{ id: number }>()
-  // @ts-expect-error this step's parameter 1 expects an object, but the current value (the previous step's result) is an object
+  // @ts-expect-error this step's parameter 1 expects { name: string }, but the current value (the previous step's result) is { id: number } (it lacks property 'name')
   .step((user: { name: string }) => user.name);
 
 pipe<number>()
   .step(async (x) => x * 2)
-  // @ts-expect-error this step's parameter 1 expects a Promise, but the current value (the previous step's result) is number (steps receive the awaited value of an async step)
+  // @ts-expect-error this step's parameter 1 expects Promise<number>, but the current value (the previous step's result) is number (steps receive the awaited value of an async step)
   .step((p: Promise<number>) => p);
 
 // A step that needs a memory value the chain never gives it: the next call says so.
@@ -266,12 +266,12 @@ pipe<number>()
 
 // --- a step taking any object does not accept a number ----------------------------------------------
 pipe<number>()
-  // @ts-expect-error this step's parameter 1 expects an object, but the current value (the previous step's result) is number
+  // @ts-expect-error this step's parameter 1 expects object, but the current value (the previous step's result) is number
   .step((o: object) => Object.keys(o));
 
 // --- generic steps are checked too --------------------------------------------------------------------
 pipe<number>()
-  // @ts-expect-error this step's parameter 1 expects an array, but the current value (the previous step's result) is number
+  // @ts-expect-error this step's parameter 1 expects readonly unknown[], but the current value (the previous step's result) is number
   .step(<T,>(xs: readonly T[]) => xs.length);
 
 // --- a key must be exactly one literal: a union or a template pattern cannot be checked -----------
@@ -295,3 +295,65 @@ pipe().fork(
 pipe()
   // @ts-expect-error merge(h) spreads a tuple, but pipe() without a type argument has no value before its first step: write pipe<[A, B]>()
   .merge((a: number, b: number) => a + b);
+
+// --- what differs, written out: readonly, classes, unions --------------------------------------------
+// fork's results are readonly tuples: a step taking a mutable one is told so
+pipe<number>()
+  .fork((x) => x, (x) => `${x}`)
+  // @ts-expect-error this step's parameter 1 expects [number, string], but the current value (the previous step's result) is readonly [number, string] (it is readonly, the parameter is not: make the parameter readonly)
+  .step((pair: [number, string]) => pair[0]);
+
+pipe<readonly number[]>()
+  // @ts-expect-error this step's parameter 1 expects number[], but the current value (the previous step's result) is readonly number[] (it is readonly, the parameter is not: make the parameter readonly)
+  .step((xs: number[]) => xs.length);
+
+// two classes alike but for a private member
+class Celsius {
+  protected readonly unit = "C";
+  constructor(readonly value: number) {}
+}
+class Fahrenheit {
+  protected readonly unit = "F";
+  constructor(readonly value: number) {}
+}
+pipe<Celsius>()
+  // @ts-expect-error this step's parameter 1 expects { readonly value: number }, but the current value (the previous step's result) is { readonly value: number } (their public properties fit: a private or protected member differs, as between two classes)
+  .step((t: Fahrenheit) => t.value);
+
+// the standard classes by name
+pipe<Date>()
+  // @ts-expect-error this step's parameter 1 expects Map<string, number>, but the current value (the previous step's result) is Date (it lacks properties
+  .step((m: Map<string, number>) => m.size);
+
+// unions written out, undefined last
+pipe<string | undefined>()
+  // @ts-expect-error this step's parameter 1 expects string, but the current value (the previous step's result) is string | undefined: make the step accept it
+  .step((s: string) => s.length);
+
+pipe<number>()
+  // @ts-expect-error this step's parameter 1 expects string | undefined, but the current value (the previous step's result) is number
+  .step((s: string | undefined) => s);
+
+pipe<{ id: number; tags: readonly string[] }>()
+  // @ts-expect-error this step's parameter 1 expects { id: string }, but the current value (the previous step's result) is { id: number; tags: readonly string[] } (property 'id' is number there, the parameter wants string)
+  .step((row: { id: string }) => row.id);
+
+// --- one error for one mistake: an unannotated lambda after an incomplete step gets no TS7006 --------
+pipe<number>()
+  .store("k")
+  .step((x: number, k: number) => x + k)
+  // @ts-expect-error the step before cannot run yet: this step's parameter 2 (number) gets no value
+  .step((y) => y)
+  .build();
+
+pipe<number>()
+  .store("k")
+  .step((x: number, k: number) => x + k)
+  // @ts-expect-error the step before cannot run yet: this step's parameter 2 (number) gets no value
+  .fork((y) => y, (z) => z);
+
+pipe<number>()
+  .store("k")
+  .step((x: number, k: number) => x + k)
+  // @ts-expect-error the step before cannot run yet: this step's parameter 2 (number) gets no value
+  .merge((y) => y);

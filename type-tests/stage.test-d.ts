@@ -108,7 +108,7 @@ stage("fixWrongType", ({ a, ref }: { a: number; ref: string }) => ({ v: a + ref 
   fixed: { ref: 3 },
 });
 stage("fixUnknown", ({ a }: { a: number }) => ({ v: a }), {
-  // @ts-expect-error stage 'fixUnknown' has no input 'nope' to fix
+  // @ts-expect-error stage 'fixUnknown' has no input 'nope' to fix (its inputs: 'a')
   fixed: { nope: 3 },
 });
 
@@ -117,7 +117,7 @@ stage("fixUnknown", ({ a }: { a: number }) => ({ v: a }), {
 stage("arr", ({ x }: { x: number }) => [x, x], { outputs: ["a", "b"] as const });
 
 // a result that is an object only sometimes is not named outputs
-// @ts-expect-error a stage returns an object of named outputs, but this one returns a union type
+// @ts-expect-error a stage returns an object of named outputs, but this one returns { a: number } | undefined
 stage("maybe", ({ x }: { x: number }) => (x > 0 ? { a: 1 } : undefined));
 
 // outputs names must differ

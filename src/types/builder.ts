@@ -181,6 +181,13 @@ export interface PipeBuilder<
 /**
  * A builder whose last step still needs an ingest: only `.ingestBefore` / `.ingestAfter` can be
  * called; everything else explains what is missing.
+ *
+ * The members that take functions (`step`, `fork`, `merge`) stay callable, with a parameter that
+ * is the message *and* a function of anything: a non-callable member would also leave the lambda
+ * passed to it without a contextual type, so an unannotated parameter (`.step((y) => y)`) would add
+ * an unrelated "TS7006: Parameter 'y' implicitly has an 'any' type" to the one real error. Now the
+ * lambda's parameters are `any` and the only error is the argument's: it is not the message.
+ * The call's result is `any`, so the rest of the chain is not reported again.
  */
 export interface IncompletePipe<
   In,
@@ -197,12 +204,14 @@ export interface IncompletePipe<
   Allow extends string | true,
   Issue,
 > extends PipeIngest<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow> {
-  step: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  // written out, not through an alias, so that TypeScript prints the message
+  step(f: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`> & ((...args: any[]) => unknown)): any;
   store: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
-  fork: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
-  merge: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  fork(...branches: (PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`> & ((...args: any[]) => unknown))[]): any;
+  merge(h: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`> & ((...args: any[]) => unknown)): any;
   to: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
   flatten: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
   build: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
   run: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
 }
+

@@ -1,4 +1,4 @@
-import type { PipeTypeError, Show } from "./type-error.js";
+import type { PipeTypeError, Show, ShowKeys } from "./type-error.js";
 
 /**
  * Stages: named inputs in, named outputs out (memori's `Stage`).
@@ -96,7 +96,7 @@ type FixedCheck<Name extends string, In, Fixed> = [keyof Fixed] extends [never]
           }
       : never
     : {
-        readonly fixed: PipeTypeError<`stage '${Name}' has no input '${Exclude<keyof Fixed, keyof In> & string}' to fix (its inputs: ${Show<keyof In>})`>;
+        readonly fixed: PipeTypeError<`stage '${Name}' has no input '${Exclude<keyof Fixed, keyof In> & string}' to fix (its inputs: ${ShowKeys<keyof In>})`>;
       };
 
 /** Whether `options.cache` turns the cache on. */

@@ -1,4 +1,4 @@
-import type { IsUnion, Show } from "./type-error.js";
+import type { IsUnion, Show, ShowKeys } from "./type-error.js";
 
 /**
  * Does a step's parameter list fit the arguments memory ingests and the current value give it?
@@ -118,11 +118,17 @@ type Walk<L extends readonly Slot[], P extends readonly unknown[], I extends rea
   L extends readonly [infer S extends Slot, ...infer LR extends readonly Slot[]]
     ? P extends readonly []
       ? TooMany<I["length"]>
-      : P extends readonly [(infer H)?, ...infer PR]
+      : // a required parameter: its exact type (`[(infer H)?]` would drop the `undefined` of `x: T | undefined`)
+        P extends readonly [infer H, ...infer PR]
         ? [S["t"]] extends [H]
           ? Walk<LR, PR, [...I, 0]>
           : Mismatch<[...I, 0]["length"], S, H>
-        : TooMany<I["length"]>
+        : P extends readonly [(infer H)?, ...infer PR]
+          ? // optional (`[H?]` takes undefined exactly as the compiler options say) or rest (`H` itself)
+            (number extends P["length"] ? [S["t"]] extends [H] ? true : false : [S["t"]] extends [H?] ? true : false) extends true
+            ? Walk<LR, PR, [...I, 0]>
+            : Mismatch<[...I, 0]["length"], S, H>
+          : TooMany<I["length"]>
     : [] extends P
       ? "ok"
       : P extends readonly [infer H, ...unknown[]]
@@ -221,32 +227,44 @@ type MismatchMessage<Index extends number, S extends Slot, H, B extends readonly
 type OrderAdvice = "check the order (ingestBefore keys come first, then the current value, then ingestAfter keys)";
 
 /**
- * A precise reason where the type level can name one: a property the parameter needs and the
- * value lacks (when both render as "an object"), or a parameter that expects a Promise (steps
- * receive the awaited value of an async step).
+ * A precise reason where the type level can name one, after both types are written out:
+ * - a parameter that expects a Promise (steps receive the awaited value of an async step);
+ * - arrays and tuples: a readonly one given where a mutable one is wanted (fork results are
+ *   readonly), or the first tuple element that does not fit;
+ * - objects: the properties the parameter needs and the value lacks, or those whose types differ,
+ *   or, when no public property differs, that a private or protected member does (two classes).
  */
 export type MismatchHint<T, H> = [H] extends [PromiseLike<unknown>]
   ? " (steps receive the awaited value of an async step)"
-  : [Show<T>, Show<H>] extends ["an object", "an object"]
-    ? ObjectHint<T, H>
-    : [Show<T>, Show<H>] extends ["a tuple", "a tuple"]
-      ? [T, H] extends [infer TT extends readonly unknown[], infer HH extends readonly unknown[]]
-        ? TupleHint<TT, HH>
-        : ""
+  : [T, H] extends [infer TT extends readonly unknown[], infer HH extends readonly unknown[]]
+    ? ArrayHint<TT, HH>
+    : [IsPlainObject<T>, IsPlainObject<H>] extends [true, true]
+      ? ObjectHint<T, H>
       : "";
 
-/** Names the property that makes two object types differ, where there is exactly one. */
+type IsPlainObject<T> = [T] extends [object] ? ([T] extends [readonly unknown[] | ((...args: never) => unknown)] ? false : true) : false;
+
+/** Readonly-ness first (the elements may all fit), then the first tuple element that does not. */
+type ArrayHint<T extends readonly unknown[], H extends readonly unknown[]> = [T] extends [unknown[]]
+  ? TupleHint<T, H>
+  : [H] extends [unknown[]]
+    ? [T] extends [Readonly<H>]
+      ? " (it is readonly, the parameter is not: make the parameter readonly)"
+      : TupleHint<T, H>
+    : TupleHint<T, H>;
+
+/** Names the properties that make two object types differ. */
 type ObjectHint<T, H> = Exclude<RequiredKeys<H>, keyof T> extends infer K
   ? [K] extends [never]
     ? DifferingProperty<T, H> extends infer D
       ? [D] extends [never]
-        ? " (compare the two types on hover)"
+        ? " (their public properties fit: a private or protected member differs, as between two classes)"
         : IsUnion<D> extends true
-          ? " (several properties have different types)"
+          ? ` (properties ${ShowKeys<D>} have other types there)`
           : ` (property '${D & string}' is ${Show<T[D & keyof T]>} there, the parameter wants ${Show<H[D & keyof H]>})`
       : never
     : IsUnion<K> extends true
-      ? " (it lacks several properties the parameter requires)"
+      ? ` (it lacks properties ${ShowKeys<K>})`
       : ` (it lacks property '${K & string}')`
   : never;
 
@@ -255,17 +273,16 @@ type DifferingProperty<T, H> = {
 }[keyof H & keyof T];
 
 /** Names the first tuple element that does not fit. */
-type TupleHint<T extends readonly unknown[], H extends readonly unknown[], I extends readonly 0[] = []> = T extends readonly [
-  infer E,
-  ...infer TR,
-]
-  ? H extends readonly [(infer X)?, ...infer HR]
-    ? [E] extends [X]
-      ? TupleHint<TR, HR, [...I, 0]>
-      : ` (element ${[...I, 0]["length"]} is ${Show<E>}, the parameter wants ${Show<X>})`
-    : ` (it has more elements than the parameter's ${I["length"]})`
-  : H extends readonly [unknown, ...unknown[]]
-    ? ` (it has ${I["length"]} elements, the parameter wants more)`
-    : " (compare the two types on hover)";
+type TupleHint<T extends readonly unknown[], H extends readonly unknown[], I extends readonly 0[] = []> = number extends T["length"] | H["length"]
+  ? ""
+  : T extends readonly [infer E, ...infer TR]
+    ? H extends readonly [(infer X)?, ...infer HR]
+      ? [E] extends [X]
+        ? TupleHint<TR, HR, [...I, 0]>
+        : ` (element ${[...I, 0]["length"]} is ${Show<E>}, the parameter wants ${Show<X>})`
+      : ` (it has more elements than the parameter's ${I["length"]})`
+    : H extends readonly [unknown, ...unknown[]]
+      ? ` (it has ${I["length"]} elements, the parameter wants more)`
+      : "";
 
 type RequiredKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? never : K }[keyof T];
