@@ -111,12 +111,12 @@ try {
   expectLine(
     "memopipe plot without Vega",
     run(process.execPath, [cli, "plot", "r.jsonl", "--x", "a", "--y", "b"], { cwd: lean }),
-    `install vega and vega-lite to use memopipe plot (and renderSvg, plotFile): npm install vega@${peerRange("vega")} vega-lite@${peerRange("vega-lite")}`,
+    `install vega and vega-lite to use plots (memopipe plot, renderSvg, plotFile): npm install vega@${peerRange("vega")} vega-lite@${peerRange("vega-lite")}`,
   );
   expectLine(
     "memopipe fingerprint without ts-morph",
     run(process.execPath, [cli, "fingerprint"], { cwd: lean }),
-    `install ts-morph to use memopipe fingerprint (code fingerprints): npm install ts-morph@${peerRange("ts-morph")}`,
+    `install ts-morph to use code fingerprints (memopipe fingerprint): npm install ts-morph@${peerRange("ts-morph")}`,
   );
   writeFileSync(join(lean, "dag.mjs"), `import { dag, stage } from "memopipe";\nconst s = stage("s", ({ x }) => ({ y: x }));\nexport const g = dag().start(s);\n`);
   expectLine(

@@ -6,7 +6,7 @@
  * which turns "Cannot find package 'vega'" into one line saying what to install to use what.
  *
  * Adding one: a row in `OPTIONAL_PACKAGES` (the range must be the one in package.json, which
- * `test/packaging.test.ts` checks), then `await importOptional<typeof import("vega")>("plot", "vega")`
+ * `test/optional-package.test.ts` checks), then `await importOptional<typeof import("vega")>("plot", "vega")`
  * where the feature starts.
  *
  * Why the package is imported by a name in a variable, not a literal `import("vega")`: bundlers
@@ -22,8 +22,8 @@ import { MemopipeError } from "./errors.js";
  * the feature is called in the message.
  */
 export const OPTIONAL_PACKAGES = {
-  plot: { feature: "memopipe plot (and renderSvg, plotFile)", packages: { vega: "~6.4.0", "vega-lite": "~6.4.0" } },
-  fingerprint: { feature: "memopipe fingerprint (code fingerprints)", packages: { "ts-morph": "^28.0.0" } },
+  plot: { feature: "plots (memopipe plot, renderSvg, plotFile)", packages: { vega: "~6.4.0", "vega-lite": "~6.4.0" } },
+  fingerprint: { feature: "code fingerprints (memopipe fingerprint)", packages: { "ts-morph": "^28.0.0" } },
   svg: { feature: "SVG graphs (memopipe graph --format svg|html, memopipe report, renderGraphSvg)", packages: { "@viz-js/viz": "^3.31.0" } },
 } as const satisfies Record<string, { feature: string; packages: Record<string, string> }>;
 
@@ -37,7 +37,7 @@ export type OptionalFeature = keyof typeof OPTIONAL_PACKAGES;
  * @example
  * try { await plotFile("r.jsonl", "r.svg", { x: "a", y: "b" }); }
  * catch (e) { if (e instanceof MissingPackageError) console.error(e.message); }
- * // install vega and vega-lite to use memopipe plot (and renderSvg, plotFile): npm install vega@~6.4.0 vega-lite@~6.4.0
+ * // install vega and vega-lite to use plots (memopipe plot, renderSvg, plotFile): npm install vega@~6.4.0 vega-lite@~6.4.0
  */
 export class MissingPackageError extends MemopipeError {
   static override readonly code: string = "MEMOPIPE_MISSING_PACKAGE";
