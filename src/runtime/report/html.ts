@@ -177,7 +177,7 @@ function fileChange(c: FileChange): string {
 function codeChange(c: CodeChange, sourcesKept: boolean): string {
   const digests = `<p>digest <code>${short(c.before)}</code> → <code>${short(c.after)}</code></p>`;
   if (c.sourceBefore !== undefined || c.sourceAfter !== undefined) {
-    return `<div class="change"><h4>${h(c.name)}</h4>${digests}${diffBlock(diffText(c.sourceBefore ?? "", c.sourceAfter ?? "", "tokens"), "normalised source before → after")}</div>`;
+    return `<div class="change"><h4>${h(c.name)}</h4>${digests}${diffBlock(diffText(c.sourceBefore ?? "", c.sourceAfter ?? "", [c.sourceBefore, c.sourceAfter].some((t) => t?.trimEnd().includes("\n")) ? "lines" : "tokens"), "normalised source before → after")}</div>`;
   }
   const why = sourcesKept
     ? "This part's sources are not in the cache's store of normalised sources."
@@ -188,8 +188,23 @@ function codeChange(c: CodeChange, sourcesKept: boolean): string {
 function diffBlock(parts: readonly DiffPart[], caption: string): string {
   // line breaks stay line breaks in a <pre>; everything else is escaped as everywhere
   const lines = (text: string) => text.split("\n").map(h).join("\n");
-  const body = parts.map((p) => (p.op === "same" ? lines(p.text) : p.op === "del" ? `<del>${lines(p.text)}</del>` : `<ins>${lines(p.text)}</ins>`)).join("");
+  const body = parts
+    .map((p, i) => (p.op === "same" ? lines(context(p.text, i > 0, i < parts.length - 1)) : p.op === "del" ? `<del>${lines(p.text)}</del>` : `<ins>${lines(p.text)}</ins>`))
+    .join("");
   return `<figure class="diff"><figcaption>${caption} (<del>removed</del> <ins>added</ins>)</figcaption><pre>${body}</pre></figure>`;
+}
+
+/**
+ * An unchanged stretch of a line diff, shortened to 3 lines of context on each side of a change
+ * (`… 40 unchanged lines …` in between): a 64-element array with two changed elements stays short.
+ */
+function context(text: string, changeBefore: boolean, changeAfter: boolean): string {
+  const ls = text.split(/(?<=\n)/);
+  const keepHead = changeBefore ? 3 : 0;
+  const keepTail = changeAfter ? 3 : 0;
+  if (ls.length <= keepHead + keepTail + 2) return text;
+  const hidden = ls.length - keepHead - keepTail;
+  return `${ls.slice(0, keepHead).join("")}… ${hidden} unchanged line${hidden === 1 ? "" : "s"} …\n${ls.slice(ls.length - keepTail).join("")}`;
 }
 
 function cacheTable(data: ReportData): string {
