@@ -3,12 +3,15 @@
  * `chromium`, driven by playwright-core), with JavaScript on and off. No request leaves the page,
  * nothing is logged as an error (a CSP violation would be), the graph has one node per stage, every
  * re-ran row shows a reason, stages that ran at the same time have overlapping bars, hits are
- * visible. Screenshots go to test-artifacts/report/ (git-ignored) for a person to look at.
+ * visible. And the imaging example's own report (the script `npm run example` runs, in a temp
+ * directory), after its helper edit. Screenshots go to test-artifacts/report/ (git-ignored) for a
+ * person to look at.
  *
  * Without Chromium (`/usr/bin/chromium`, or `$MEMOPIPE_CHROMIUM`) these tests say so and skip;
  * under `CI=true` they fail instead, because CI installs it (`.ci/run`).
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -154,4 +157,52 @@ describe.skipIf(!haveChromium)("the report in a real browser", () => {
       await context.close();
     }
   });
+});
+
+describe.skipIf(!haveChromium)("the imaging example's own report, after its helper edit", () => {
+  let work = "";
+  let browser: Browser;
+  afterAll(async () => {
+    await browser?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it("npm run example's imaging script writes graph.svg and report.html; the report shows the helper that changed", async () => {
+    work = mkdtempSync(path.join(tmpdir(), "memopipe-example-report-"));
+    const root = path.resolve(import.meta.dirname, "..", "..");
+    const out = execFileSync(process.execPath, ["--import", "tsx", path.join(root, "examples", "imaging-pipeline.ts")], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, MEMOPIPE_EXAMPLE_WORK: work },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    expect(out).toContain("run 4 (a helper changed)");
+    expect(readFileSync(path.join(work, "graph.svg"), "utf8")).toMatch(/^<svg[\s\S]*class="node mp&#45;stage"/);
+    const { chromium } = await import("playwright-core");
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    const requests: string[] = [];
+    const errors: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    page.on("console", (m) => {
+      if (m.type() === "error" || m.type() === "warning") errors.push(m.text());
+    });
+    const url = pathToFileURL(path.join(work, "report.html")).href;
+    await page.goto(url);
+    expect(requests).toEqual([url]);
+    expect(errors).toEqual([]);
+    const statuses = await page.locator("#stages tr.mp-row").evaluateAll((rows) => rows.map((r) => [r.getAttribute("data-stage"), r.className]));
+    expect(statuses).toEqual([
+      ["load", "mp-row mp-hit"],
+      ["denoise", "mp-row mp-hit"],
+      ["mask", "mp-row mp-re-ran"],
+      ["measure", "mp-row mp-re-ran"],
+    ]);
+    expect(await page.locator('tr.mp-row[data-stage="mask"] td.reasons li').first().textContent()).toMatch(/THRESHOLD.*helpers\.ts.*changed/);
+    expect(await page.locator("#graph svg g.node.mp-stage").count()).toBe(4);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: path.join(artifacts, "example-imaging-run-4.png"), fullPage: true });
+    await context.close();
+  }, 180_000);
 });
