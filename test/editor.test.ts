@@ -89,6 +89,25 @@ describe("hover", () => {
   });
 });
 
+describe("hover over an unfinished builder", () => {
+  it("reads as input, current value, memory, mode, stored keys and the last step", () => {
+    const shown = [
+      hover(`${header}const b|1 = pipe<number>();`),
+      hover(`${header}const b|2 = pipe<number>().step((x) => x * 2).store("doubled");`),
+      hover(`${header}const b|3 = pipe<number>().step((x) => x * 2).store("doubled").step((x) => String(x));`),
+      hover(`${header}const b|4 = pipe<number>().store("input").step((x) => x * 2).store("doubled").step(async (s: number, d: number) => s + d).ingestAfter("doubled");`),
+      hover(`${header}const b|5 = pipe<number>().fork((x) => x, (x) => \`\${x}\`);`),
+    ];
+    expect(shown).toEqual([
+      'const b1: PipeBuilder<number, number, EmptyMemory, "sync", "", NoStep>',
+      'const b2: PipeBuilder<number, number, {\n    readonly doubled: number;\n}, "sync", "\'doubled\'", NoStep>',
+      'const b3: PipeBuilder<number, string, {\n    readonly doubled: number;\n}, "sync", "\'doubled\'", Step<[x: number], number, true>>',
+      'const b4: PipeBuilder<number, number, {\n    readonly input: number;\n} & {\n    readonly doubled: number;\n}, "async", "\'input\', \'doubled\'", LastStep<[s: number, d: number], number, [], [number], [], ["doubled"], true>>',
+      'const b5: PipeBuilder<number, readonly [number, string], EmptyMemory, "sync", "", CombinatorStep<number, "fork(...) only combines its branches">>',
+    ]);
+  });
+});
+
 describe("completion inside .ingestAfter(\" and .ingestBefore(\"", () => {
   it("offers exactly the keys stored so far", () => {
     const names = completions(

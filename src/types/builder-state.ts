@@ -1,7 +1,7 @@
 import type { AsyncMode, JoinMode, ModeOf, ResultIn } from "./async.js";
 import type { Assess, Incomplete, Wrong, Verdict } from "./step-fit.js";
 import type { PipeTypeError } from "./type-error.js";
-import type { StoreKey, AddKeyText } from "./memory.js";
+import type { AddKeyText } from "./memory.js";
 import type { FirstParam } from "./tuple.js";
 import type { Pipe } from "./builder.js";
 import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
@@ -9,12 +9,13 @@ import { ALLOW_INGEST } from "../runtime/allow-ingest.js";
 /**
  * The state a pipe builder carries in its type parameters, and the type-level steps between states.
  *
- * A builder's type is `Pipe<In, Cur, Mem, Keys, Mode, Last, Issue>`:
+ * A builder's type is `Pipe<In, Cur, Mem, Keys, Mode, Last, Issue>` (which is a `PipeBuilder`, or an
+ * `IncompletePipe` when `Issue` is a message):
  * - `In`: the pipeline's input (`InferInput` until the first step when `pipe()` has no type argument);
  * - `Cur`: the current value, already awaited;
  * - `Mem`, `Keys`: the memory record and its printable key list (memory.ts);
  * - `Mode`: whether the result is a Promise (async.ts);
- * - `Last`: the step the next `.ingestBefore/.ingestAfter` modifies (`StepInfo`), or `NoStep`;
+ * - `Last`: the step the next `.ingestBefore/.ingestAfter` modifies (`LastStep`), or `NoStep`;
  * - `Issue`: `never`, or the message saying why the last step cannot run yet (step-fit.ts).
  *
  * Every method returns a *new* instantiation with one or two parameters replaced (Kysely, tRPC):
@@ -43,8 +44,12 @@ export type CheckedCur<Cur> = IsInferInput<Cur> extends true ? never : Cur;
  * of the values ingested before and after it (`B`, `A`, plain tuples for the one-check fast path
  * in `Assess`) and their keys (`BK`, `AK`, for messages). `Allow` is `true` or the reason it
  * cannot ingest.
+ *
+ * The common states have interfaces of their own (`Step`, `NoStep`, `CombinatorStep`), with fewer
+ * type arguments: the editor prints a builder's type with its type arguments, and
+ * `Step<[x: number], number, true>` reads better than seven of them, four empty.
  */
-export interface StepInfo<
+export interface LastStep<
   P extends readonly unknown[],
   Prev,
   B extends readonly unknown[],
@@ -61,13 +66,17 @@ export interface StepInfo<
   readonly afterKeys: AK;
   readonly allow: Allow;
 }
+/** Any step state: the constraint of a builder's `Last`. */
+export type AnyStep = LastStep<readonly unknown[], unknown, readonly unknown[], readonly unknown[], readonly string[], readonly string[], string | true>;
+/** A step just added by `.step(f)`, before any ingest. */
+export interface Step<P extends readonly unknown[], Prev, Allow extends string | true> extends LastStep<P, Prev, [], [], [], [], Allow> {}
 /** Why there is no step to ingest into: right after `pipe()` or `.store(k)`. */
 export type NoStepReason = "no step";
 /** No step to ingest into. */
-export type NoStep = StepInfo<[], unknown, [], [], [], [], NoStepReason>;
+export interface NoStep extends LastStep<[], unknown, [], [], [], [], NoStepReason> {}
 
-/** `StepInfo` of an operation that is not a `.step(f)` (fork, merge, to, flatten): it cannot ingest. */
-export type CombinatorStep<Prev, Why extends string> = StepInfo<[], Prev, [], [], [], [], Why>;
+/** An operation that is not a `.step(f)` (fork, merge, to, flatten): it cannot ingest. */
+export interface CombinatorStep<Prev, Why extends string> extends LastStep<[], Prev, [], [], [], [], Why> {}
 
 /** The message an incomplete step leaves for the next call (never when it is complete). */
 export type IssueOf<V extends Verdict> = V extends Incomplete<infer M> ? M : never;
@@ -143,7 +152,7 @@ type AfterStepOf<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, P ex
   Keys,
   Mode,
   // A wrong step was reported on `f`: further ingests into it are not checked again (no cascade).
-  StepInfo<P, Prev, [], [], [], [], V extends Wrong<string> ? Errored : AllowOf<P>>,
+  Step<P, Prev, V extends Wrong<string> ? Errored : AllowOf<P>>,
   IssueOf<V>
 >;
 
@@ -154,7 +163,8 @@ export type Errored = "errored";
 export type AfterStore<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, K extends string> = Pipe<
   In,
   Cur,
-  StoreKey<Mem, K, Cur>,
+  // written out, not through the StoreKey alias: the editor then shows the memory as its records
+  Mem & { readonly [P in K]: Cur },
   AddKeyText<Keys, K>,
   Mode,
   NoStep,

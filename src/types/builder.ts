@@ -2,7 +2,7 @@ import type { AsyncMode, ResultIn } from "./async.js";
 import type { StoreKeyArg } from "./memory.js";
 import type { PipeTypeError } from "./type-error.js";
 import type { IssueText } from "./step-fit.js";
-import type { AfterStep, AfterStore, CurArg, InputOf, IsInferInput, StepInfo, StepParams } from "./builder-state.js";
+import type { AfterStep, AfterStore, AnyStep, CurArg, InputOf, IsInferInput, StepParams } from "./builder-state.js";
 import type { AfterIngestAfter, AfterIngestBefore, IngestAfterArg, IngestBeforeArg } from "./ingest.js";
 import type { ForkMethod, ForkMethodFirst } from "./fork.js";
 import type { AfterFlatten, AfterSpread, SpreadDefault, SpreadParams } from "./spread.js";
@@ -16,31 +16,31 @@ import type { AfterFlatten, AfterSpread, SpreadDefault, SpreadParams } from "./s
  * next call reads "This expression is not callable. Type 'PipeTypeError<"…">' has no call
  * signatures" with the reason and the fix.
  */
-export type Pipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last, Issue> =
-  // The last step is destructured here, once per builder state, so the ingest methods receive its
-  // pieces directly instead of each re-inferring them from `StepInfo`.
-  Last extends StepInfo<infer P, infer Prev, infer B, infer A, infer BK, infer AK, infer Allow>
-    ? [Issue] extends [never]
-      ? PipeBuilder<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow>
-      : IncompletePipe<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow, Issue>
-    : never;
+export type Pipe<In, Cur, Mem, Keys extends string, Mode extends AsyncMode, Last extends AnyStep, Issue> = [Issue] extends [never]
+  ? PipeBuilder<In, Cur, Mem, Mode, Keys, Last>
+  : IncompletePipe<In, Cur, Mem, Mode, Keys, Last, Issue>;
 
-
+/*
+ * Why the builder interfaces take their type arguments in this order, and the last step as one:
+ * the editor shows a builder's type with all its type arguments (an interface's arguments are
+ * never hidden). So the ones a reader wants come first: the input, the current value, the memory
+ * and whether the result is a Promise, then the stored keys as text, then the last step as one
+ * argument whose common states print short (`Step<[x: number], number, true>`, `NoStep`):
+ *
+ *   PipeBuilder<number, string, { readonly doubled: number; }, "sync", "'doubled'", NoStep>
+ *
+ * rather than twelve arguments, most of them empty tuples. The methods read the step's pieces by
+ * indexed access (`Last["params"]`), which costs no more per step than passing them one by one.
+ */
 
 /** The ingest methods, available on every builder (they are what completes an incomplete step). */
 export interface PipeIngest<
   In,
   Cur,
   Mem,
-  Keys extends string,
   Mode extends AsyncMode,
-  P extends readonly unknown[],
-  Prev,
-  B extends readonly unknown[],
-  A extends readonly unknown[],
-  BK extends readonly string[],
-  AK extends readonly string[],
-  Allow extends string | true,
+  Keys extends string,
+  Last extends AnyStep,
 > {
   /**
    * Passes the value stored under `key` to the step just added, *before* the current value.
@@ -55,8 +55,8 @@ export interface PipeIngest<
    * pipe<number>().store("n").step((n: number, s: string) => s.repeat(n)).ingestBefore("n")
    */
   ingestBefore<K extends string>(
-    key: IngestBeforeArg<K, Mem, Keys, P, Prev, B, A, BK, AK, Allow>,
-  ): AfterIngestBefore<K, In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow>;
+    key: IngestBeforeArg<K, Mem, Keys, Last["params"], Last["prev"], Last["before"], Last["after"], Last["beforeKeys"], Last["afterKeys"], Last["allow"]>,
+  ): AfterIngestBefore<K, In, Cur, Mem, Keys, Mode, Last["params"], Last["prev"], Last["before"], Last["after"], Last["beforeKeys"], Last["afterKeys"], Last["allow"]>;
 
   /**
    * Passes the value stored under `key` to the step just added, *after* the current value (and
@@ -70,8 +70,8 @@ export interface PipeIngest<
    *   .step((s: string, d: number) => s + d).ingestAfter("doubled")
    */
   ingestAfter<K extends string>(
-    key: IngestAfterArg<K, Mem, Keys, P, Prev, B, A, BK, AK, Allow>,
-  ): AfterIngestAfter<K, In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow>;
+    key: IngestAfterArg<K, Mem, Keys, Last["params"], Last["prev"], Last["before"], Last["after"], Last["beforeKeys"], Last["afterKeys"], Last["allow"]>,
+  ): AfterIngestAfter<K, In, Cur, Mem, Keys, Mode, Last["params"], Last["prev"], Last["before"], Last["after"], Last["beforeKeys"], Last["afterKeys"], Last["allow"]>;
 }
 
 /** A builder whose last step can run: every method is available. */
@@ -79,16 +79,10 @@ export interface PipeBuilder<
   In,
   Cur,
   Mem,
-  Keys extends string,
   Mode extends AsyncMode,
-  P extends readonly unknown[],
-  Prev,
-  B extends readonly unknown[],
-  A extends readonly unknown[],
-  BK extends readonly string[],
-  AK extends readonly string[],
-  Allow extends string | true,
-> extends PipeIngest<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow> {
+  Keys extends string,
+  Last extends AnyStep,
+> extends PipeIngest<In, Cur, Mem, Mode, Keys, Last> {
   /**
    * Adds a step: `f(current)`, or with ingests `f(...before, current, ...after)`. The step may
    * return a Promise; later steps receive the awaited value. A built pipeline is a step too (a
@@ -193,17 +187,11 @@ export interface IncompletePipe<
   In,
   Cur,
   Mem,
-  Keys extends string,
   Mode extends AsyncMode,
-  P extends readonly unknown[],
-  Prev,
-  B extends readonly unknown[],
-  A extends readonly unknown[],
-  BK extends readonly string[],
-  AK extends readonly string[],
-  Allow extends string | true,
+  Keys extends string,
+  Last extends AnyStep,
   Issue,
-> extends PipeIngest<In, Cur, Mem, Keys, Mode, P, Prev, B, A, BK, AK, Allow> {
+> extends PipeIngest<In, Cur, Mem, Mode, Keys, Last> {
   // written out, not through an alias, so that TypeScript prints the message
   step(f: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`> & ((...args: any[]) => unknown)): any;
   store: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;

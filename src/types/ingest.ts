@@ -1,5 +1,5 @@
 import type { AsyncMode } from "./async.js";
-import type { Errored, IssueOf, Lookup, NoStepReason, NotIngestable, StepInfo } from "./builder-state.js";
+import type { Errored, IssueOf, LastStep, Lookup, NoStepReason, NotIngestable } from "./builder-state.js";
 import type { Pipe } from "./builder.js";
 import type { IsSingleLiteral, StoredKeysText } from "./memory.js";
 import type { Assess, Verdict, Wrong } from "./step-fit.js";
@@ -138,7 +138,7 @@ type AfterIngest<
   Allow extends string | true,
 > = Allow extends true
   ? AfterVerdict<In, Cur, Mem, Keys, Mode, P, Prev, B2, A2, BK2, AK2, Assess<P, B2, Prev, A2, BK2, AK2, K>>
-  : Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B2, A2, BK2, AK2, Allow>, never>;
+  : Pipe<In, Cur, Mem, Keys, Mode, LastStep<P, Prev, B2, A2, BK2, AK2, Allow>, never>;
 
 // A wrong ingest was reported on its key: the step is marked so that later ingests are not flagged again.
 type AfterVerdict<
@@ -154,4 +154,4 @@ type AfterVerdict<
   BK extends readonly string[],
   AK extends readonly string[],
   V extends Verdict,
-> = Pipe<In, Cur, Mem, Keys, Mode, StepInfo<P, Prev, B, A, BK, AK, V extends Wrong<string> ? Errored : true>, IssueOf<V>>;
+> = Pipe<In, Cur, Mem, Keys, Mode, LastStep<P, Prev, B, A, BK, AK, V extends Wrong<string> ? Errored : true>, IssueOf<V>>;
