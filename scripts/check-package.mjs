@@ -133,6 +133,16 @@ catch (e) { console.log(e instanceof MissingPackageError, e instanceof MemopipeE
   );
   if (api.stdout.trim() === "true true MEMOPIPE_MISSING_PACKAGE vega") ok("plotFile without Vega rejects with MissingPackageError (MEMOPIPE_MISSING_PACKAGE, packageName vega)");
   else fail(`plotFile without Vega: ${api.stdout}${api.stderr}`);
+  const redisApi = run(
+    process.execPath,
+    ["--input-type=module", "-e", `import { RedisStore, MissingPackageError } from "memopipe";
+try { await new RedisStore({ namespace: "x" }).get("s", "0".repeat(64)); console.log("no error"); }
+catch (e) { console.log(e instanceof MissingPackageError, e.packageName, e.message); }`],
+    { cwd: lean },
+  );
+  const redisLine = `true ioredis install ioredis to use RedisStore (a cache shared over Redis): npm install ioredis@${peerRange("ioredis")}`;
+  if (redisApi.stdout.trim() === redisLine) ok("RedisStore without ioredis rejects with MissingPackageError (packageName ioredis, the install line)");
+  else fail(`RedisStore without ioredis: expected "${redisLine}", got ${redisApi.stdout}${redisApi.stderr}`);
 
   // 3. the default install: ts-morph too, counted apart
   const full = freshProject(join(work, "full"));

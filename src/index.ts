@@ -29,6 +29,8 @@ export { dag, StageRunError, type Dag } from "./dsl/dag.js";
 export { FileRef, ResolvedFile } from "./runtime/cache/types.js";
 export { UnrecordableValueError, CacheCorruptionError, CacheWriteError } from "./runtime/errors.js";
 export { DirectoryStore, type DirectoryStoreOptions } from "./runtime/cache/directory-store.js";
+export { RedisStore, type RedisStoreOptions } from "./runtime/cache/redis-store.js";
+export type { RedisConnection, RedisConnectionOptions, RedisClientLike } from "./runtime/redis/connection.js";
 export type { CacheStore, Claim, ClaimOptions, EntryRecord, NewEntry, ReadResult, InputRecord, CodeRecord, FileRecord } from "./runtime/cache/types.js";
 export type { CacheOption } from "./dsl/stage.js";
 export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage.js";

@@ -47,7 +47,7 @@ interface Owner {
 const HOST = hostname();
 
 /** The start time of a process (field 22 of /proc/<pid>/stat), or undefined where /proc cannot tell. */
-function processStart(pid: number): string | undefined {
+export function processStart(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
     // the command name (field 2) is in parentheses and may contain spaces: count fields after the last ")"
@@ -58,8 +58,8 @@ function processStart(pid: number): string | undefined {
 }
 let selfStart: string | undefined | null = null;
 
-/** Whether a process on this host is the one that wrote the lock. */
-function isAlive(owner: Owner): boolean {
+/** Whether a process on this host is the one that wrote the lock (the Redis store's claims ask too). */
+export function isAlive(owner: Pick<Owner, "pid" | "pidStart">): boolean {
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
