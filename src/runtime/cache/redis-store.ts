@@ -382,7 +382,7 @@ export class RedisStore implements CacheStore {
    * @example
    * const bytes = await store.getBlob(sha);
    */
-  async getBlob(sha: string): Promise<Buffer | undefined> {
+  async getBlob(sha: string): Promise<Uint8Array | undefined> {
     if (!/^[0-9a-f]{64}$/.test(sha)) return undefined;
     const blob = await (await this.#commands()).getBuffer(this.#blobKey(sha));
     return blob !== null && sha256(blob) === sha ? blob : undefined;
@@ -427,11 +427,6 @@ export class RedisStore implements CacheStore {
         client.disconnect();
       }
     }
-  }
-
-  /** `await using store = new RedisStore(…)` closes it at the end of the block. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
   }
 }
 
