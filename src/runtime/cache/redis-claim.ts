@@ -57,8 +57,11 @@ class Wakeups {
 
   constructor(private readonly connect: () => Promise<Redis>) {}
 
-  /** Subscribes to `channel` (confirmed by the server when this resolves); `wait` then sleeps until a message, the timeout or the signal. */
-  async listen(channel: string): Promise<{ wait(ms: number, signal?: ClaimOptions["signal"]): Promise<void>; close(): void }> {
+  /**
+   * Subscribes to `channel` (confirmed by the server when this resolves); `wait` then sleeps until
+   * a message (resolving true: woken), the timeout or the signal (false).
+   */
+  async listen(channel: string): Promise<{ wait(ms: number, signal?: ClaimOptions["signal"]): Promise<boolean>; close(): void }> {
     this.subscriber ??= this.connect().then((sub) => {
       sub.on("message", (ch: string) => {
         for (const wake of this.waiting.get(ch) ?? []) wake();
@@ -84,7 +87,7 @@ class Wakeups {
       wait: async (ms, signal) => {
         if (woken) {
           woken = false;
-          return;
+          return true;
         }
         const controller = new AbortController();
         const onAbort = () => controller.abort();
@@ -96,9 +99,11 @@ class Wakeups {
           // woken (or aborted: the caller checks its signal)
         } finally {
           pending = undefined;
-          woken = false;
           (signal as AbortSignal | undefined)?.removeEventListener?.("abort", onAbort);
         }
+        const was = woken;
+        woken = false;
+        return was;
       },
       close: () => {
         set.delete(wake);
@@ -152,13 +157,22 @@ export class RedisClaims {
         if (state[0] === 1) return { owned: false, waitedMs: Date.now() - started, release: noop };
         if (state[0] === 2) return this.owned(client, keys, owner, leaseMs, Math.max(1, Date.now() - started));
         const [, holder, pttl] = state;
-        if (holder !== null && ownerIsDead(holder)) {
-          await client.memopipeDeleteIf(keys.lock, sha1(holder));
+        const local = holder !== null ? localOwner(holder) : undefined;
+        if (local && !isAlive(local)) {
+          await client.memopipeDeleteIf(keys.lock, sha1(holder!));
           continue;
         }
         // Sleep until a release wakes us, or until the lease would run out (then look again: a
-        // renewed lease means another sleep, an expired one a takeover).
-        await listener.wait(Math.min(Math.max(pttl, 0) + 5, leaseMs), options.signal);
+        // renewed lease means another sleep, an expired one a takeover). An owner on this host is
+        // watched meanwhile (a local check every 100 ms, no round trip): its death ends the sleep.
+        const until = Date.now() + Math.min(Math.max(pttl, 0) + 5, leaseMs);
+        for (;;) {
+          const left = until - Date.now();
+          if (left <= 0) break;
+          if (await listener.wait(local ? Math.min(left, 100) : left, options.signal)) break;
+          if (local && !isAlive(local)) break;
+          options.signal?.throwIfAborted();
+        }
       }
     } finally {
       listener.close();
@@ -196,14 +210,14 @@ function sha1(text: string): string {
   return createHash("sha1").update(text).digest("hex");
 }
 
-/** An owner on this host whose process is gone (or whose pid now belongs to another process). */
-function ownerIsDead(holder: string): boolean {
+/** The owner of a lock, when it is a process on this host (whose death can be seen at once); otherwise the lease decides. */
+function localOwner(holder: string): { pid: number; pidStart: string | undefined } | undefined {
   let owner: { host?: unknown; pid?: unknown; pidStart?: unknown };
   try {
     owner = JSON.parse(holder) as typeof owner;
   } catch {
-    return false; // not ours to judge: the lease decides
+    return undefined;
   }
-  if (owner.host !== HOST || typeof owner.pid !== "number" || owner.pid <= 0) return false;
-  return !isAlive({ pid: owner.pid, pidStart: typeof owner.pidStart === "string" ? owner.pidStart : undefined });
+  if (owner.host !== HOST || typeof owner.pid !== "number" || owner.pid <= 0) return undefined;
+  return { pid: owner.pid, pidStart: typeof owner.pidStart === "string" ? owner.pidStart : undefined };
 }
