@@ -140,7 +140,7 @@ try { await new RedisStore({ namespace: "x" }).get("s", "0".repeat(64)); console
 catch (e) { console.log(e instanceof MissingPackageError, e.packageName, e.message); }`],
     { cwd: lean },
   );
-  const redisLine = `true ioredis install ioredis to use RedisStore (a cache shared over Redis): npm install ioredis@${peerRange("ioredis")}`;
+  const redisLine = `true ioredis install ioredis to use a cache shared over Redis (RedisStore): npm install ioredis@${peerRange("ioredis")}`;
   if (redisApi.stdout.trim() === redisLine) ok("RedisStore without ioredis rejects with MissingPackageError (packageName ioredis, the install line)");
   else fail(`RedisStore without ioredis: expected "${redisLine}", got ${redisApi.stdout}${redisApi.stderr}`);
 

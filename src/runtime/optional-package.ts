@@ -25,8 +25,8 @@ export const OPTIONAL_PACKAGES = {
   plot: { feature: "plots (memopipe plot, renderSvg, plotFile)", packages: { vega: "~6.4.0", "vega-lite": "~6.4.0" } },
   fingerprint: { feature: "code fingerprints (memopipe fingerprint)", packages: { "ts-morph": "^28.0.0" } },
   svg: { feature: "SVG graphs (memopipe graph --format svg|html, memopipe report, renderGraphSvg)", packages: { "@viz-js/viz": "^3.31.0" } },
-  redis: { feature: "RedisStore (a cache shared over Redis)", packages: { ioredis: "^5.9.3" } },
-  bullmq: { feature: "the bullmq Runner and memopipe worker", packages: { bullmq: "^6.7.0", ioredis: "^5.9.3" } },
+  redis: { feature: "a cache shared over Redis (RedisStore)", packages: { ioredis: "^5.9.3" } },
+  bullmq: { feature: "BullMQ workers (the bullmq Runner, memopipe worker)", packages: { bullmq: "^6.7.0", ioredis: "^5.9.3" } },
 } as const satisfies Record<string, { feature: string; packages: Record<string, string> }>;
 
 /** A feature that needs optional packages (a key of `OPTIONAL_PACKAGES`). */
