@@ -31,7 +31,8 @@ const realTmp = process.env[REAL_TMPDIR_ENV]!;
 /** Caches that tools keep in the temp dir on purpose (tsx's compile cache), not leaks of a test. */
 const TOOL_CACHES = [/^tsx-\d+$/, /^node-compile-cache$/];
 
-const fileTmp = mkdtempSync(join(realTmp, "memopipe-testfile-"));
+// under the run's dir (test/setup/run-temp.ts), removed at the end of the run even if this file never ends
+const fileTmp = mkdtempSync(join(process.env.MEMOPIPE_TEST_RUN_DIR ?? realTmp, "memopipe-testfile-"));
 // Like /tmp (world-writable, sticky): some tests run a child as another user (a cache another
 // user owns), and its tools write to the temp dir too.
 chmodSync(fileTmp, 0o1777);
