@@ -74,7 +74,18 @@ interface Flight {
 /** Runs under way in this process, by cache key: a second caller awaits the first. */
 const inFlight = new Map<string, Promise<Flight>>();
 
+/** Contexts by settings object: a stage's settings are made once, so a hit skips `path.resolve`. */
+const bySettings = new WeakMap<CacheSettings, CacheContext>();
+
 function context(settings: CacheSettings): CacheContext {
+  const known = bySettings.get(settings);
+  if (known) return known;
+  const ctx = contextFor(settings);
+  bySettings.set(settings, ctx);
+  return ctx;
+}
+
+function contextFor(settings: CacheSettings): CacheContext {
   const abs = path.resolve(settings.dir);
   let storeId = "";
   if (settings.store) {
