@@ -15,9 +15,9 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { cacheKey } from "./cache/canonical.js";
 import { keyMaterial } from "./cache/key-material.js";
-import { FileDigests, resolveFiles } from "./cache/file-digest.js";
+import { FileDigests, mayBePath } from "./cache/file-digest.js";
 import { DirectoryStore } from "./cache/directory-store.js";
-import { isExactJson } from "./cache/codec.js";
+import { isExactJson } from "./cache/exact-json.js";
 import { decodePayload, encodePayload, type Payload } from "./cache/payload.js";
 import { ResolvedFile, type CacheStore, type CodeRecord, type FileRecord, type InputRecord, type ReadResult } from "./cache/types.js";
 import { CacheWriteError } from "./errors.js";
@@ -224,11 +224,11 @@ export async function runCached(
     }
     // Unrecordable outputs throw here (UnrecordableValueError naming the stage): SPEC asks for a
     // clear error, and the types refuse them at compile time where they can see them.
-    const payload = encodePayload(outputs, name);
+    const payload = encodePayload(outputs, name, { collectStrings: settings.hashStringPaths });
     const warnings: string[] = [];
     let outputFiles: FileRecord[] = [];
     try {
-      outputFiles = (await resolveFiles(outputs, ctx.digests, { hashStringPaths: settings.hashStringPaths })).files.map(fileInfo);
+      outputFiles = await outputFileRecords(payload, ctx.digests);
     } catch (error) {
       warnings.push(`output files could not be hashed (${describe(error)}): not recorded`);
     }
@@ -366,6 +366,28 @@ function isSmallJson(value: unknown): boolean {
   }
 }
 
+/**
+ * The files the outputs name, with their digests, to verify on a hit: every `file()` (which must
+ * exist), and with `hashStringPaths` every string that names a regular file (memori's behaviour).
+ */
+async function outputFileRecords(payload: Payload, digests: FileDigests): Promise<FileRecord[]> {
+  const out: FileRecord[] = [];
+  const seen = new Set<string>();
+  for (const p of payload.fileRefs ?? []) {
+    seen.add(p);
+    out.push(fileInfo(await digests.digest(p)));
+  }
+  if (payload.strings?.length) await digests.load();
+  for (const s of payload.strings ?? []) {
+    if (seen.has(s) || !mayBePath(s)) continue;
+    seen.add(s);
+    const cached = digests.cachedDigest(s);
+    if (cached === null) continue; // not a regular file: an ordinary string
+    out.push(fileInfo(cached ?? (await digests.digest(s))));
+  }
+  return out;
+}
+
 async function changedOutputFiles(files: readonly FileRecord[], digests: FileDigests): Promise<Reason[]> {
   const changed: Reason[] = [];
   for (const f of files) {
@@ -376,6 +398,6 @@ async function changedOutputFiles(files: readonly FileRecord[], digests: FileDig
 
 /** The value for a second caller of an in-flight run: decoded afresh from the payload, so callers never share (and mutate) one object. */
 function copyOf(flight: Flight): Record<string, unknown> {
-  if (flight.payload) return decodePayload(flight.payload.codec, Buffer.from(flight.payload.bytes.buffer, flight.payload.bytes.byteOffset, flight.payload.bytes.byteLength)) as Record<string, unknown>;
+  if (flight.payload) return decodePayload(flight.payload.codec, flight.payload.bytes) as Record<string, unknown>;
   return structuredClone(flight.outputs);
 }

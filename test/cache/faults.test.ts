@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { stage } from "../../src/index.js";
+import { stage, UnrecordableValueError } from "../../src/index.js";
 import { DirectoryStore } from "../../src/runtime/cache/directory-store.js";
 import type { CacheStore, NewEntry } from "../../src/runtime/cache/types.js";
 import { CacheWriteError } from "../../src/runtime/errors.js";
@@ -267,6 +267,55 @@ describe("why, escaped and from the tail", () => {
 });
 
 describe("values nobody should lose", () => {
+  /** A value nested `depth` levels: `{ next: { next: … { leaf: 1 } } }` (or arrays). */
+  const deep = (depth: number, array = false): unknown => {
+    let v: unknown = array ? [1] : { leaf: 1 };
+    for (let i = 0; i < depth; i++) v = array ? [v] : { next: v };
+    return v;
+  };
+
+  it("10,000-level inputs and outputs work: keyed, recorded, read back exactly", async () => {
+    let calls = 0;
+    const s = stage("deep", ({ tree }: { tree: unknown }) => (calls++, { tree, copy: deep(10_000, true) }), { cache: { dir } });
+    /** Walks down a deep value without recursion (vitest's toEqual would overflow): its depth and leaf. */
+    const walk = (v: unknown): [number, unknown] => {
+      let depth = 0;
+      for (;;) {
+        if (Array.isArray(v) && Array.isArray(v[0])) v = v[0];
+        else if (v !== null && typeof v === "object" && "next" in v) v = (v as { next: unknown }).next;
+        else return [depth, v];
+        depth++;
+      }
+    };
+    await s.run({ tree: deep(10_000) });
+    const second = (await s.run({ tree: deep(10_000) })) as { tree: unknown; copy: unknown };
+    expect(calls).toBe(1);
+    expect(walk(second.tree)).toEqual([10_000, { leaf: 1 }]);
+    expect(walk(second.copy)).toEqual([10_000, [1]]);
+    expect(await s.run({ tree: deep(9_999) })).toBeDefined();
+    expect(calls).toBe(2); // a different depth is a different key
+    expect((await lastRun(dir)).events.map((e) => e.status)).toEqual(["ran", "hit", "ran"]);
+  });
+
+  it("cyclic outputs are recorded and come back with their cycles; cyclic inputs get a named error", async () => {
+    const s = stage("cyclic", ({ n }: { n: number }) => {
+      const node: Record<string, unknown> = { n };
+      node.self = node;
+      return { node, pair: [node, node] };
+    }, { cache: { dir } });
+    await s.run({ n: 1 });
+    const back = (await s.run({ n: 1 })) as { node: Record<string, unknown>; pair: unknown[] };
+    expect((await lastRun(dir)).events.at(-1)?.status).toBe("hit");
+    expect(back.node.self).toBe(back.node);
+    expect(back.pair[0]).toBe(back.node);
+    const loop: Record<string, unknown> = {};
+    loop.me = loop;
+    const t = stage("cyclic-in", ({ o }: { o: unknown }) => ({ ok: o !== undefined }), { cache: { dir } });
+    const error = await t.run({ o: loop }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnrecordableValueError);
+    expect((error as Error).message).toMatch(/stage 'cyclic-in'.*inputs\.o\.me.*circular/);
+  });
+
   it("an input named __proto__ is an input like any other (no shared entry with the object without it)", async () => {
     let calls = 0;
     const s = stage("proto", (inputs: Record<string, unknown>) => (calls++, { n: Object.keys(inputs).length }), { cache: { dir } });

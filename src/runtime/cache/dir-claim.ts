@@ -3,11 +3,11 @@
  * already under way for the same key elsewhere is awaited, not repeated").
  *
  * ## The protocol
- * A claim is a lock file `<cache>/locks/<key>.lock`, created with `O_CREAT | O_EXCL` (exactly one
- * creator wins, on every local file system and on NFSv3+), holding its owner: host, pid, the pid's
- * start time (so a recycled pid is not mistaken for the owner) and a random token. While it
- * computes, the owner renews the lease by touching the file's mtime every `leaseMs / 3`. It
- * publishes the entry, then removes the lock.
+ * A claim is a lock file `<cache>/locks/<key>.lock`, made with `link` from the process's owner file
+ * (`link`, like `open(O_CREAT | O_EXCL)`, fails when the name exists: exactly one claimant wins),
+ * so it holds its owner: host, pid, the pid's start time (so a recycled pid is not mistaken for the
+ * owner) and a random token. While it computes, the owner renews the lease by touching the file's
+ * mtime every `leaseMs / 3`. It publishes the entry, then removes the lock.
  *
  * The others wait: they poll (2 ms, growing to 50 ms) until the entry exists (done: read it), the
  * lock is gone (the owner failed or gave up: try to claim), or the owner is dead — on this host a
@@ -26,7 +26,7 @@
  * granted at once, and the computation happens (its entry will not be written either).
  */
 import { randomBytes } from "../lazy-builtins.js";
-import { closeSync, fstatSync, futimesSync, linkSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, linkSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -71,9 +71,40 @@ export function isAlive(owner: Pick<Owner, "pid" | "pidStart">): boolean {
   return start === undefined || start === owner.pidStart; // a different start time: the pid was recycled
 }
 
-/** Locks this process holds, removed if it exits while holding them (an exception, `process.exit`). */
+/** Locks this process holds and its owner files, removed if it exits (an exception, `process.exit`). */
 const held = new Set<string>();
+const ownerFiles = new Set<string>();
 let exitHook = false;
+
+function installExitHook(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.once("exit", () => {
+    for (const p of [...held, ...ownerFiles]) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // gone already
+      }
+    }
+  });
+}
+
+function ownerInfo(): Owner {
+  if (selfStart === null) selfStart = processStart(process.pid);
+  return { host: HOST, pid: process.pid, pidStart: selfStart, token: randomBytes(8).toString("hex") };
+}
+
+/** A lock that is a file of its own (file systems without hard links). Its owner is judged by the same rules; it is not renewed. */
+function createLock(path: string): number {
+  const fd = openSync(path, CREATE_EXCLUSIVE, 0o666);
+  try {
+    writeSync(fd, JSON.stringify(ownerInfo()));
+    return fstatSync(fd).ino;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * The claims of one cache directory.
@@ -117,66 +148,104 @@ export class DirectoryClaims {
     }
   }
 
-  /** Creates the lock; returns its release function, "held" when another owner has it, or a no-op release when the directory cannot hold locks. */
+  /**
+   * Takes the lock: a hard link from this process's owner file to `locks/<key>.lock`. `link`
+   * fails when the name exists, so it excludes exactly like `open(O_CREAT | O_EXCL)` — at a tenth
+   * of the cost: creating a file (a new inode, journalled) measured 150–390 µs here, a link 20 µs.
+   * Every lock of a process is the same inode, so one timer renews them all (its mtime), and the
+   * owner's identity is written once. Where hard links are not supported, each lock is a file of its
+   * own. Returns the release function, "held" when another owner has it, or a no-op release when
+   * the directory cannot hold locks.
+   */
   private tryAcquire(path: string, leaseMs: number): (() => void) | "held" {
-    let fd: number;
+    let lockIno: number;
     try {
       this.dirs.ensure(this.locksDir);
-      fd = openSync(path, CREATE_EXCLUSIVE, 0o666);
+      lockIno = this.link(path);
     } catch (error) {
       if (errorCode(error) === "EEXIST") return "held";
       return noop; // read-only, full, a planted link…: no coordination possible, compute anyway
     }
-    if (selfStart === null) selfStart = processStart(process.pid);
-    const owner: Owner = { host: HOST, pid: process.pid, pidStart: selfStart, token: randomBytes(8).toString("hex") };
-    try {
-      writeSync(fd, JSON.stringify(owner));
-    } catch {
-      // an empty lock still excludes; its owner is judged by its age alone
-    }
-    const renew = setInterval(() => {
-      try {
-        const now = new Date();
-        futimesSync(fd, now, now);
-      } catch {
-        // the lock was removed (cache cleared): nothing to renew
-      }
-    }, Math.max(10, Math.floor(leaseMs / 3)));
-    renew.unref();
+    this.claimsHeld++;
+    this.startRenewing(leaseMs);
     held.add(path);
-    if (!exitHook) {
-      exitHook = true;
-      process.once("exit", () => {
-        for (const p of held) {
-          try {
-            unlinkSync(p);
-          } catch {
-            // gone already
-          }
-        }
-      });
-    }
+    installExitHook();
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      clearInterval(renew);
       held.delete(path);
+      if (--this.claimsHeld === 0) this.stopRenewing();
       try {
         // Remove the lock only if it is still ours (a waiter may have taken it over and made a new one).
-        const mine = fstatSync(fd);
-        const there = lstatSync(path, { throwIfNoEntry: false });
-        if (there !== undefined && there.ino === mine.ino && there.dev === mine.dev) unlinkSync(path);
+        if (lstatSync(path, { throwIfNoEntry: false })?.ino === lockIno) unlinkSync(path);
       } catch {
         // gone already
-      } finally {
-        try {
-          closeSync(fd);
-        } catch {
-          // closed already
-        }
       }
     };
+  }
+
+  /** Links the owner file to `path` (made first, or again if `gc` removed it); returns the lock's inode. */
+  private link(path: string): number {
+    for (let attempt = 0; ; attempt++) {
+      const owner = this.ownerFile();
+      if (owner === "no-links") return createLock(path);
+      try {
+        linkSync(owner.path, path);
+        return owner.ino;
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === "ENOENT" && attempt === 0) {
+          this.owner = undefined; // our owner file was collected: make it again
+          continue;
+        }
+        if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "EMLINK") {
+          this.owner = "no-links";
+          return createLock(path);
+        }
+        throw error;
+      }
+    }
+  }
+
+  private owner: { readonly path: string; readonly ino: number } | "no-links" | undefined;
+  private claimsHeld = 0;
+  private renewal: ReturnType<typeof setInterval> | undefined;
+
+  /** This process's owner file in the locks directory (`.owner-<pid>-…`), holding who it is. */
+  private ownerFile(): { readonly path: string; readonly ino: number } | "no-links" {
+    if (this.owner !== undefined) return this.owner;
+    const path = join(this.locksDir, `.owner-${process.pid}-${randomBytes(6).toString("hex")}`);
+    const fd = openSync(path, CREATE_EXCLUSIVE, 0o666);
+    try {
+      writeSync(fd, JSON.stringify(ownerInfo()));
+    } finally {
+      closeSync(fd);
+    }
+    ownerFiles.add(path);
+    installExitHook();
+    this.owner = { path, ino: lstatSync(path).ino };
+    return this.owner;
+  }
+
+  /** Renews every lock of this process while one is held: their shared inode's mtime. */
+  private startRenewing(leaseMs: number): void {
+    if (this.renewal !== undefined || this.owner === undefined || this.owner === "no-links") return;
+    const path = this.owner.path;
+    this.renewal = setInterval(() => {
+      try {
+        const now = new Date();
+        utimesSync(path, now, now);
+      } catch {
+        // collected: the next claim makes it again
+      }
+    }, Math.max(10, Math.floor(leaseMs / 3)));
+    this.renewal.unref();
+  }
+
+  private stopRenewing(): void {
+    if (this.renewal !== undefined) clearInterval(this.renewal);
+    this.renewal = undefined;
   }
 
   /** Moves a dead owner's lock away (only if it is still the one judged: same inode) and deletes it. */

@@ -1,46 +1,8 @@
 /**
- * The outputs codec of the directory store: plain JSON when the value survives JSON exactly (people
- * can read it, as memori's records), else Node's own structured-clone format (`node:v8`).
- *
- * Why v8 and not msgpackr: v8 is built into Node (no dependency, no native addon to install), and
- * it restores Map, Set, Date, BigInt, every typed array, `undefined`, `-0`, `NaN`, sparse arrays and
- * shared or cyclic references as they were. msgpackr (2.1.3, native extension loaded, structured
- * clone + records) is faster to decode but turned `-0` into `0` in the same test. Measured on this
- * machine (Node 20.20, 2-vCPU AMD EPYC), a mixed value of 6,500 records (strings, numbers, Dates,
- * BigInts, nulls, undefined) + a 1,000-entry Map + a 6,500-entry Set + a 20,000-element
- * Float64Array, 100 rounds after warm-up:
- *
- * | codec    | bytes   | encode    | decode     | encode+decode |
- * |----------|---------|-----------|------------|---------------|
- * | v8       | 918,336 | 4.1–5.5 ms | 10.6–10.8 ms | 12.0–14.5 ms |
- * | msgpackr | 535,700 | 4.8–5.2 ms | 2.7–3.0 ms  | 8.0–8.8 ms   |
- *
- * So a v8 hit on a 1 MB value costs ~8 ms more than msgpackr would; correctness (`-0`) and no
- * dependency decided it. The codec is named in every record, so another can be added later.
+ * Whether a value is plain JSON that survives `JSON.stringify` + `JSON.parse` exactly: what an
+ * entry's record shows verbatim for people reading it (small input values). The outputs themselves
+ * are encoded by value-codec.ts, which keeps everything this refuses.
  */
-
-import { deserialize, serialize } from "../lazy-builtins.js";
-import { UnrecordableValueError } from "../errors.js";
-
-/**
- * Outputs encoded for the store: the codec, the file it goes to, and its bytes.
- *
- * @example
- * const e: EncodedOutputs = encodeOutputs([1, 2], "s"); // { codec: "json", file: "outputs.json", bytes }
- */
-export interface EncodedOutputs {
-  readonly codec: "json" | "v8";
-  readonly file: "outputs.json" | "outputs.bin";
-  readonly bytes: Buffer;
-}
-
-/**
- * The file each codec writes, the only names a record may give (a record cannot point elsewhere).
- *
- * @example
- * CODEC_FILES.v8; // "outputs.bin"
- */
-export const CODEC_FILES = { json: "outputs.json", v8: "outputs.bin" } as const;
 
 /**
  * Prototypes whose objects v8 rebuilds exactly. Anything else (class instances, Map/Set subclasses,
@@ -174,19 +136,6 @@ function inspect(value: unknown, root: string): { json: boolean; problem?: { pat
 }
 
 /**
- * Encodes a stage's outputs: pretty JSON when the value round-trips through JSON exactly (only
- * plain objects, arrays, strings, finite numbers other than `-0`, booleans and null, no shared
- * references), else `v8.serialize`.
- *
- * @param stage named in the error.
- * @throws UnrecordableValueError naming the path and kind of the first value no codec can rebuild
- *   (a function, a symbol, a class instance…); nothing has been written then.
- * @example
- * encodeOutputs({ n: 1 }, "s").codec;          // "json"
- * encodeOutputs(new Map([[1, 2]]), "s").codec; // "v8"
- * encodeOutputs({ f: () => 1 }, "s");          // throws UnrecordableValueError: outputs.f is a function
- */
-/**
  * Whether `value` is plain JSON that round-trips exactly (no `undefined`, `-0`, `NaN`, Date, Map…):
  * what the records show verbatim for people reading them.
  *
@@ -200,34 +149,4 @@ export function isExactJson(value: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-export function encodeOutputs(value: unknown, stage: string): EncodedOutputs {
-  const { json, problem } = inspect(value, "outputs");
-  if (problem) throw new UnrecordableValueError(problem.path, problem.kind, stage);
-  if (json) {
-    try {
-      return { codec: "json", file: CODEC_FILES.json, bytes: Buffer.from(`${JSON.stringify(value, null, 2)}\n`, "utf8") };
-    } catch {
-      // too deep for JSON.stringify's recursion: the binary codec may still manage
-    }
-  }
-  try {
-    return { codec: "v8", file: CODEC_FILES.v8, bytes: serialize(value) };
-  } catch (error) {
-    const kind = error instanceof RangeError ? "value nested too deeply" : `value v8 cannot serialize (${error instanceof Error ? error.message : String(error)})`;
-    throw new UnrecordableValueError("outputs", kind, stage);
-  }
-}
-
-/**
- * Decodes bytes written by {@link encodeOutputs}. Throws on malformed input (the store turns that
- * into a `corrupt` read; it has checked the digest first).
- *
- * @example
- * const { codec, bytes } = encodeOutputs(new Set([1]), "s");
- * decodeOutputs(codec, bytes); // Set { 1 }
- */
-export function decodeOutputs(codec: "json" | "v8", bytes: Buffer): unknown {
-  return codec === "json" ? JSON.parse(bytes.toString("utf8")) : deserialize(bytes);
 }
