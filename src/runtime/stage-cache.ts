@@ -190,16 +190,16 @@ export async function runCached(
     for (;;) {
       const claim = await claimKey(ctx, name, key);
       try {
-        if (!claim.owned || claim.waitedMs > 0) {
-          // Someone else computed it (or was computing it when we looked): their entry is the answer.
-          const again = await readEntry(ctx, name, key);
-          if (again.status === "hit" && (await changedOutputFiles(again.files, ctx.digests)).length === 0) {
-            emit({ status: "hit", reasons: [], outputBytes: again.bytes, waitedMs: claim.waitedMs });
-            return { outputs: again.outputs as Record<string, unknown>, payload: again.payload };
-          }
-          if (!claim.owned) continue; // the owner failed without publishing: claim again
-          read = again;
+        // Read once more under the claim: another process may have published the entry between our
+        // first read and our claim (it released its lock just before we took ours). An absent
+        // entry costs one failed open.
+        const again = await readEntry(ctx, name, key);
+        if (again.status === "hit" && (await changedOutputFiles(again.files, ctx.digests)).length === 0) {
+          emit({ status: "hit", reasons: [], outputBytes: again.bytes, waitedMs: claim.waitedMs });
+          return { outputs: again.outputs as Record<string, unknown>, payload: again.payload };
         }
+        if (!claim.owned) continue; // the owner failed without publishing: claim again
+        if (again.status !== "miss") read = again; // a miss now may be our own damaged entry, moved aside: keep that reason
         const reasons = known ? { list: known } : await reasonsFor(ctx, name, manifest, code, read);
         return await runAndRecord(reasons.list, reasons.previousKey, claim.waitedMs);
       } finally {
