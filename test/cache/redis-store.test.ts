@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stage } from "../../src/index.js";
 import { encodePayload } from "../../src/runtime/cache/payload.js";
+import { VALUE_CODEC } from "../../src/runtime/cache/value-codec.js";
 import { RedisStore } from "../../src/runtime/cache/redis-store.js";
 import type { NewEntry, ReadResult } from "../../src/runtime/cache/types.js";
 import { CacheWriteError } from "../../src/runtime/errors.js";
@@ -69,7 +70,7 @@ describe("RedisStore: the CacheStore contract", () => {
     const k2 = keyOf("2");
     expect(await store.get("s", k1)).toEqual({ status: "miss" });
     const record = await store.put("s", k1, entry({ a: 1, list: [1, 2] }));
-    expect(record).toMatchObject({ format: 2, stage: "s", key: k1, outputs: { codec: "json" } });
+    expect(record).toMatchObject({ format: 2, stage: "s", key: k1, outputs: { codec: VALUE_CODEC } });
     await store.put("s", k2, entry({ m: new Map([[1, new Float64Array([1, -0, NaN])]]) }));
     const r1 = hit(await store.get("s", k1));
     expect(r1.outputs).toEqual({ a: 1, list: [1, 2] });
@@ -120,7 +121,7 @@ describe("RedisStore: the CacheStore contract", () => {
     expect(blobs).toHaveLength(1);
     const r = hit(await store.get("s", k1));
     expect(r.outputs).toEqual(big);
-    expect(r.record().outputs).toEqual({ codec: "json", size: r.bytes });
+    expect(r.record().outputs).toEqual({ codec: VALUE_CODEC, size: r.bytes });
     expect(r.bytes).toBeGreaterThan(200_000);
   });
 });
@@ -143,16 +144,17 @@ describe("RedisStore: what it reads is verified", () => {
     expect(calls).toBe(1);
     const [key] = await raw.keys(`memopipe:${store.namespace}:e:*`);
     const bytes = (await raw.getBuffer(key!))!;
-    // `{"v":42}` → `{"v":99}`: valid JSON, a plausible value, the checksum line left as it was
-    const at = bytes.lastIndexOf(Buffer.from("42"));
-    await raw.setrange(key!, at, "99");
+    // the payload's last byte (the value 42) changed to 43: a plausible value that decodes, the checksum line left as it was
+    const at = bytes.length - 1;
+    const tampered = Buffer.from([bytes[at]! ^ 1]);
+    await raw.setrange(key!, at, tampered);
     const stageName = key!.slice(key!.lastIndexOf(":") + 1);
     const entryKeyHex = key!.split(":").at(-2)!;
     const read = await store.get(stageName, entryKeyHex);
     expect(read).toEqual({ status: "corrupt", reason: "checksum mismatch" });
     expect(await raw.exists(key!)).toBe(0); // removed
     await raw.set(key!, bytes); // tamper again, then let the stage meet it
-    await raw.setrange(key!, at, "99");
+    await raw.setrange(key!, at, tampered);
     expect(await s.run({ n: 21 })).toEqual({ v: 42 });
     expect(calls).toBe(2);
     expect(await s.run({ n: 21 })).toEqual({ v: 42 });
