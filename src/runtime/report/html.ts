@@ -161,10 +161,13 @@ function inputChange(c: InputChange): string {
   const before = value(c.before);
   const after = value(c.after);
   const digests = `<p>digest <code>${short(c.before?.digest)}</code> → <code>${short(c.after?.digest)}</code></p>`;
+  const missing = "not in a record (a failed run records nothing; a record keeps plain JSON values up to 4 KiB)";
   const shown =
-    before !== undefined || after !== undefined
-      ? diffBlock(diffText(before ?? "", after ?? "", [before, after].some((v) => v?.trimEnd().includes("\n")) ? "lines" : "tokens"), "value before → after")
-      : `<p class="note">The values are not in the records (only plain JSON up to 4 KiB is kept).</p>`;
+    before !== undefined && after !== undefined
+      ? diffBlock(diffText(before, after, [before, after].some((v) => v.trimEnd().includes("\n")) ? "lines" : "tokens"), "value before → after")
+      : before !== undefined || after !== undefined
+        ? `<figure class="diff"><figcaption>value ${before !== undefined ? "before" : "after"} (the value ${before !== undefined ? "after" : "before"} is ${missing})</figcaption><pre>${(before ?? after)!.split("\n").map(h).join("\n")}</pre></figure>`
+        : `<p class="note">The values are ${missing}.</p>`;
   return `<div class="change"><h4>input <code>${h(c.name)}</code></h4>${digests}${shown}</div>`;
 }
 

@@ -94,8 +94,9 @@ export function renderTimeline(events: readonly StageEvent[]): Timeline {
   return { svg: out.join("\n"), peak, wallMs: t1 - t0, untimed: events.length - timed.length };
 }
 
-/** `0 ms`, `12 ms`, `1.25 s`, `2 min 3 s`. */
+/** `0.25 ms`, `2.5 ms`, `12 ms`, `1.25 s`, `2 min 3 s`. */
 export function duration(ms: number): string {
+  if (ms < 10) return `${Number(ms.toFixed(ms < 1 ? 2 : 1))} ms`;
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
   const s = Math.round(ms / 1000);
