@@ -9,7 +9,7 @@
  * test and stylesheet use.
  */
 import { escapeText } from "../why.js";
-import { layoutOrder, runLabel, type ClusterTree } from "./layout-order.js";
+import { layoutOrder, runLabelLines, type ClusterTree } from "./layout-order.js";
 import type { GraphEdge, GraphNode, PipelineGraph } from "./model.js";
 import { STATUS_COLOURS } from "./run-status.js";
 
@@ -54,7 +54,7 @@ export function renderDot(graph: PipelineGraph, options: DotOptions = {}): strin
 }
 
 function nodeAttributes(n: GraphNode): string[] {
-  const attrs = [`label=${dotString(runLabel(n, "\n"))}`, `id=${dotString(`node-${n.id}`)}`];
+  const attrs = [`label=${dotString(runLabelLines(n))}`, `id=${dotString(`node-${n.id}`)}`];
   const classes = [`mp-${n.kind}`];
   switch (n.kind) {
     case "input":
@@ -98,12 +98,14 @@ function edgeAttributes(e: GraphEdge): string {
 }
 
 /**
- * A DOT quoted string: `\` and `"` escaped, newlines as `\n`, control and bidi characters made visible.
+ * A DOT quoted string: `\` and `"` escaped, control and bidi characters (a newline too) made
+ * visible; several lines (an array) joined by DOT's line break `\n`.
  *
  * @example
- * dotString('a "b"'); // "\"a \\\"b\\\"\""
+ * dotString('a "b"');          // "\"a \\\"b\\\"\""
+ * dotString(["load", "hit"]); // "\"load\\nhit\""
  */
-export function dotString(text: string): string {
-  const lines = text.split("\n").map((l) => escapeText(l).replace(/[\\"]/g, (c) => `\\${c}`));
+export function dotString(text: string | readonly string[]): string {
+  const lines = (typeof text === "string" ? [text] : text).map((l) => escapeText(l).replace(/[\\"]/g, (c) => `\\${c}`));
   return `"${lines.join("\\n")}"`;
 }

@@ -37,9 +37,19 @@ export function layoutOrder(graph: PipelineGraph): { nodeId: Map<string, string>
  * runLabel(node, "\n"); // "load\nre-ran · 0.410 s"
  */
 export function runLabel(node: GraphNode, separator: string): string {
-  if (!node.run) return node.label;
+  return runLabelLines(node).join(separator);
+}
+
+/**
+ * A node's label as lines: its label, and with a run its status and time.
+ *
+ * @example
+ * runLabelLines(node); // ["load", "re-ran · 0.410 s"]
+ */
+export function runLabelLines(node: GraphNode): string[] {
+  if (!node.run) return [node.label];
   const r = node.run;
   const n = Object.values(r.counts).reduce((a, b) => a + (b ?? 0), 0);
   const status = r.status === "not-run" ? "not run" : r.status;
-  return `${node.label}${separator}${status}${n > 1 ? ` (${n} runs)` : ""}${r.status === "not-run" ? "" : ` · ${r.seconds.toFixed(3)} s`}`;
+  return [node.label, `${status}${n > 1 ? ` (${n} runs)` : ""}${r.status === "not-run" ? "" : ` · ${r.seconds.toFixed(3)} s`}`];
 }
