@@ -46,7 +46,7 @@ export { renderReport, REPORT_CSP, type RenderReportOptions } from "./runtime/re
 export { whyDocument, cacheListDocument, cacheStatsDocument, MACHINE_SCHEMA_VERSION, type WhyDocument } from "./runtime/report/machine.js";
 export { whyMarkdown, cacheListMarkdown, cacheStatsMarkdown } from "./runtime/report/markdown.js";
 export type { PipelineGraph, GraphNode, GraphEdge, GraphCluster, NodeKind, EdgeKind, StageInfo, NodeRun, RunStatus } from "./runtime/graph/model.js";
-export { reasonText, type StageEvent, type Reason } from "./runtime/events.js";
+export { reasonText, flushEvents, type StageEvent, type Reason } from "./runtime/events.js";
 export { renderSvg, chartSpec, readRecords, plotFile, type ChartOptions } from "./runtime/plot.js";
 export { MissingPackageError } from "./runtime/optional-package.js";
 export { memlist, memfile, memfunc, memstdout, memweb, memwandb, LoggerError, toJsonLine } from "./dsl/loggers/index.js";

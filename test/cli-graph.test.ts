@@ -4,6 +4,7 @@
  * mistakes, each one line.
  */
 import { spawnSync } from "node:child_process";
+import { flushEvents } from "../src/runtime/events.js";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,6 +18,7 @@ const tmp = mkdtempSync(path.join(tmpdir(), "memopipe-cli-graph-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function memopipe(args: readonly string[], cwd = root) {
+  flushEvents(); // this process\'s stage runs gather their events until the end of the turn
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   delete env.FORCE_COLOR;
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd, env });

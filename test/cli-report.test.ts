@@ -4,6 +4,7 @@
  * give the same bytes: the outputs from the imaging example's run are golden files.
  */
 import { spawnSync } from "node:child_process";
+import { flushEvents } from "../src/runtime/events.js";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -28,6 +29,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function memopipe(args: readonly string[], cwd: string, env: Record<string, string> = {}) {
+  flushEvents(); // this process\'s stage runs gather their events until the end of the turn
   const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...env };
   delete e.FORCE_COLOR;
   if (!("GITHUB_STEP_SUMMARY" in env)) delete e.GITHUB_STEP_SUMMARY;

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stage } from "../src/index.js";
+import { flushEvents } from "../src/runtime/events.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const cli = path.join(root, "dist", "cli.js");
@@ -28,6 +29,8 @@ function envWith(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 /** Runs the CLI piped; returns its status and both streams. */
 function cmd(args: readonly string[], o: { env?: Record<string, string>; cwd?: string } = {}) {
+  // this process's stage runs gather their events until the end of the turn; the CLI reads the file now
+  flushEvents();
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: envWith(o.env), cwd: o.cwd ?? tmp });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -174,11 +174,14 @@ export function readEvent(line: string): StageEvent | undefined {
 export const EVENTS_FILE = "events.jsonl";
 
 /**
- * Appends events to `<dir>/events.jsonl`, keeping the file open (one `write` per event, ~3 µs: a
- * hit cannot afford an open and a close each time). Opened with `O_APPEND`, so lines from
- * concurrent processes never interleave, and `O_NOFOLLOW`, so a planted link cannot redirect it.
- * A log that cannot be written (read-only cache, full disk) is reported once through `onError` and
- * then skipped: an event is never worth failing a stage for.
+ * Appends events to `<dir>/events.jsonl`. Events are gathered and written together — at the end of
+ * the current turn of the event loop, when 32 KiB have gathered, before a `why` in this process
+ * reads the log, and when the process exits — on a file descriptor kept open: one `write` of a
+ * line cost ~9 µs here (an append to a journalled file), a sixth of a whole cache hit. Opened
+ * with `O_APPEND`, so writes from concurrent processes never interleave, and `O_NOFOLLOW`, so a
+ * planted link cannot redirect it. A process killed with SIGKILL loses the events of its last
+ * turn (never a cached value). A log that cannot be written (read-only cache, full disk) is
+ * reported once through `onError` and then skipped: an event is never worth failing a stage for.
  *
  * @example
  * const log = new EventLog("/repo/.memopipe", (e) => console.warn(e));
@@ -187,6 +190,10 @@ export const EVENTS_FILE = "events.jsonl";
 export class EventLog {
   private fd: number | undefined;
   private failed = false;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+  private dirMade = false;
   readonly path: string;
 
   constructor(
@@ -198,25 +205,73 @@ export class EventLog {
 
   append(event: StageEvent): void {
     if (this.failed) return;
+    if (!this.dirMade) {
+      // The directory is made now, not when the events are written: by then a test (or `rm -rf`)
+      // may have removed it on purpose, and a late write must not bring it back.
+      this.dirMade = true;
+      try {
+        mkdirSync(this.dir, { recursive: true });
+      } catch {
+        // reported by the write
+      }
+    }
     const line = `${JSON.stringify(event)}\n`;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      logsWithPending.add(this);
+      hookExit();
+      setImmediate(() => this.flush()).unref();
+    }
+  }
+
+  /** Writes what has gathered (the `why` readers and the exit hook call it too). */
+  flush(): void {
+    this.scheduled = false;
+    logsWithPending.delete(this);
+    if (this.pending.length === 0 || this.failed) return;
+    const text = this.pending.length === 1 ? this.pending[0]! : this.pending.join("");
+    this.pending = [];
+    this.pendingBytes = 0;
     try {
-      if (this.fd === undefined) this.fd = this.open();
-      writeSync(this.fd, line);
+      this.fd ??= openSync(this.path, APPEND_NO_FOLLOW, 0o666);
+      writeSync(this.fd, text);
     } catch (error) {
+      // The cache directory was removed since (ENOENT): these events go with it, silently; the
+      // next event makes the directory again.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        this.dirMade = false;
+        return;
+      }
       this.failed = true;
       this.onError(error, this.path);
     }
   }
+}
 
-  private open(): number {
-    try {
-      return openSync(this.path, APPEND_NO_FOLLOW, 0o666);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      mkdirSync(this.dir, { recursive: true }); // first event in this cache directory
-      return openSync(this.path, APPEND_NO_FOLLOW, 0o666);
-    }
-  }
+/** Gathered events are written once this many bytes are waiting. */
+const FLUSH_BYTES = 32 * 1024;
+/** Logs with events not yet written: flushed before a read in this process and at exit. */
+const logsWithPending = new Set<EventLog>();
+let exitHooked = false;
+
+/**
+ * Writes every event this process has gathered but not yet written (see `EventLog`). Called before
+ * the log is read in this process, and at exit.
+ *
+ * @example
+ * await s.run(inputs); flushEvents(); readFileSync(".memopipe/events.jsonl", "utf8");
+ */
+export function flushEvents(): void {
+  for (const log of [...logsWithPending]) log.flush();
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.once("exit", flushEvents);
 }
 
 /** How much of the log's end `readRecentEvents` reads at a time. */
@@ -230,6 +285,7 @@ const TAIL_CHUNK = 256 * 1024;
  * const { run, events } = readLastRun(".memopipe");
  */
 export function readLastRun(dir: string, stage?: string): { run: string | undefined; events: StageEvent[] } {
+  flushEvents();
   let fd: number;
   try {
     fd = openSync(join(dir, EVENTS_FILE), "r");
@@ -286,6 +342,7 @@ export function trimEvents(dir: string, options: { keepRuns?: number; maxBytes?:
   const keepRuns = options.keepRuns ?? 100;
   const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
   const path = join(dir, EVENTS_FILE);
+  flushEvents();
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -52,7 +52,8 @@ export interface RunPlace {
  * a pipeline several times can name each run with the `MEMOPIPE_RUN_ID` environment variable.
  */
 const RUN_ID = `${new Date().toISOString()}#${process.pid}`;
-const WORKER = `${hostname()}:${process.pid}`;
+/** Who runs the stage (`host:pid`), computed on first use: `hostname()` is a system call, and a pipe-only import should make none. */
+let worker: string | undefined;
 
 interface CacheContext {
   readonly store: CacheStore;
@@ -165,7 +166,7 @@ export async function runCached(
       seconds: (end - started) / 1000,
       start: started,
       end,
-      worker: WORKER,
+      worker: (worker ??= `${hostname()}:${process.pid}`),
       ...(place?.graph !== undefined ? { graph: place.graph } : {}),
       ...(place?.predecessors !== undefined ? { predecessors: place.predecessors } : {}),
       ...e,

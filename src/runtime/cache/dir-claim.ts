@@ -44,7 +44,9 @@ interface Owner {
   readonly token: string;
 }
 
-const HOST = hostname();
+/** This host's name, on first use (a system call: a pipe-only import should make none). */
+let host: string | undefined;
+const thisHost = (): string => (host ??= hostname());
 
 /** The start time of a process (field 22 of /proc/<pid>/stat), or undefined where /proc cannot tell. */
 export function processStart(pid: number): string | undefined {
@@ -92,7 +94,7 @@ function installExitHook(): void {
 
 function ownerInfo(): Owner {
   if (selfStart === null) selfStart = processStart(process.pid);
-  return { host: HOST, pid: process.pid, pidStart: selfStart, token: randomBytes(8).toString("hex") };
+  return { host: thisHost(), pid: process.pid, pidStart: selfStart, token: randomBytes(8).toString("hex") };
 }
 
 /** A lock that is a file of its own (file systems without hard links). Its owner is judged by the same rules; it is not renewed. */
@@ -310,7 +312,7 @@ function readLock(path: string): LockState {
 
 function isStale(lock: Owner & { readonly mtimeMs: number }, leaseMs: number): boolean {
   // A lock of this host with a readable owner: alive or not, decided at once.
-  if (lock.host === HOST && lock.pid > 0) return !isAlive(lock);
+  if (lock.host === thisHost() && lock.pid > 0) return !isAlive(lock);
   // Another host's (or an unreadable owner): the lease.
   return Date.now() - lock.mtimeMs > leaseMs;
 }

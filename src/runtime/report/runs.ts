@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { EVENTS_FILE, readEvent, readLastRun, type StageEvent } from "../events.js";
+import { EVENTS_FILE, flushEvents, readEvent, readLastRun, type StageEvent } from "../events.js";
 
 /**
  * A run's events, in log order.
@@ -45,6 +45,7 @@ export function listRuns(dir: string): { run: string; events: number }[] {
 function allEvents(dir: string): StageEvent[] {
   let text: string;
   try {
+    flushEvents(); // this process's gathered events first
     text = readFileSync(join(dir, EVENTS_FILE), "utf8");
   } catch {
     return [];
