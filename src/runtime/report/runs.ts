@@ -43,6 +43,7 @@ export function listRuns(dir: string): { run: string; events: number }[] {
 }
 
 function allEvents(dir: string): StageEvent[] {
+  flushEvents(); // events of this process still waiting for their write
   let text: string;
   try {
     flushEvents(); // this process's gathered events first
