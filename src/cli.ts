@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `memopipe` command line. One file per command in src/cli/ (`why`, `fingerprint`, `cache`,
- * `plot`, `graph`, `report`, `init`); a new command is a new file with an `addX(program)` and one line here.
+ * `plot`, `graph`, `report`, `init`, `worker`); a new command is a new file with an `addX(program)` and one line here.
  *
  * Output: results on stdout, mistakes and warnings on stderr; colours only on a stream that is a
  * terminal (or when FORCE_COLOR says so; never with NO_COLOR: src/cli/style.ts). A mistake is one
@@ -19,6 +19,7 @@ import { addReport } from "./cli/report.js";
 import { err } from "./cli/style.js";
 import { withExamples } from "./cli/text.js";
 import { addWhy } from "./cli/why.js";
+import { addWorker } from "./cli/worker.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../package.json") as { version: string };
@@ -46,6 +47,7 @@ addCache(program);
 addPlot(program);
 addGraph(program);
 addReport(program);
+addWorker(program);
 
 // the command being run, for the prefix of a mistake: "memopipe cache clear: …"
 let running = "memopipe";

@@ -58,5 +58,7 @@ export { mulberry32 } from "./dsl/sweep/random.js";
 export { timeTaken, ignoreError, type TimeTakenOptions } from "./dsl/sweep/wrappers.js";
 export { task } from "./dsl/sweep/task.js";
 export { Runner, type RunnerOptions } from "./runtime/runner/runner.js";
+export type { BullmqRunnerOptions } from "./runtime/runner/bullmq/options.js";
+export { WorkerCodeError, WorkerSetupError } from "./runtime/runner/bullmq/errors.js";
 export type { ProgressOptions, ProgressStream } from "./runtime/runner/progress.js";
 export type { ErrorRecord, GridOptions, GridPoint, GridSpecCheck, RandomGridOptions, TaskAddress, WorkerTask, RunResults, WithTimeTaken } from "./types/sweep.js";

@@ -98,7 +98,7 @@ describe("Runner, in-process", () => {
   });
 
   it("refuses bad options and bad arguments with a clear message", async () => {
-    expect(() => new Runner({ backend: "loky" as never })).toThrow(/backend must be "in-process" or "threads"/);
+    expect(() => new Runner({ backend: "loky" as never })).toThrow(/backend must be "in-process", "threads" or "bullmq"/);
     expect(() => new Runner({ backend: "threads", workers: 0 })).toThrow(/positive integer/);
     const runner = new Runner({ backend: "in-process", progress: false });
     await expect(runner.run(42 as never, [{}])).rejects.toThrow(MemopipeError);

@@ -7,6 +7,9 @@ import { errorInfo } from "./error-record.js";
 import { createPool, type ThreadPool } from "./pool.js";
 import { progressReporter, type ProgressOptions } from "./progress.js";
 import type { WorkerReply } from "./worker.js";
+import type { Backend } from "./backend.js";
+import { checkBullmqOptions, type BullmqRunnerOptions } from "./bullmq/options.js";
+import { onShutdown } from "../shutdown.js";
 
 /**
  * Options of `new Runner(options)`.
@@ -58,24 +61,38 @@ type Compute = (point: object) => Promise<Outcome>;
  */
 export class Runner {
   /** Where the points run. */
-  readonly backend: "in-process" | "threads";
-  /** Points in flight at once (worker threads for `threads`). */
+  readonly backend: "in-process" | "threads" | "bullmq";
+  /** Points in flight at once (worker threads for `threads`; 0 for `bullmq`, where each worker's `--concurrency` decides). */
   readonly workers: number;
   readonly #progress: boolean | ProgressOptions;
   readonly #execArgv: readonly string[] | undefined;
   #pool: ThreadPool | undefined;
+  /** `bullmq`: the options, and the backend once a run opened it (./bullmq/, loaded on first use). */
+  readonly #bullmq: BullmqRunnerOptions | undefined;
+  #remote: Promise<Backend> | undefined;
 
-  constructor(options: RunnerOptions) {
-    const backend = (options as RunnerOptions | undefined)?.backend;
-    if (backend !== "in-process" && backend !== "threads") {
-      throw new MemopipeError(`new Runner({ backend }): backend must be "in-process" or "threads", got ${backend === undefined ? "nothing" : JSON.stringify(backend)}`);
+  constructor(options: RunnerOptions | BullmqRunnerOptions) {
+    const backend = (options as RunnerOptions | undefined)?.backend as string | undefined;
+    if (backend === "bullmq") {
+      checkBullmqOptions(options as BullmqRunnerOptions);
+      this.backend = "bullmq";
+      this.workers = 0;
+      this.#progress = options.progress ?? true;
+      this.#execArgv = undefined;
+      this.#bullmq = options as BullmqRunnerOptions;
+      return;
     }
+    if (backend !== "in-process" && backend !== "threads") {
+      throw new MemopipeError(`new Runner({ backend }): backend must be "in-process", "threads" or "bullmq", got ${backend === undefined ? "nothing" : JSON.stringify(backend)}`);
+    }
+    options = options as RunnerOptions;
     const workers = options.workers ?? (backend === "threads" ? availableParallelism() : 1);
     if (!Number.isInteger(workers) || workers < 1) throw new MemopipeError(`new Runner({ workers }): workers must be a positive integer, got ${String(workers)}`);
     this.backend = backend;
     this.workers = workers;
     this.#progress = options.progress ?? true;
     this.#execArgv = options.execArgv;
+    this.#bullmq = undefined;
   }
 
   /**
@@ -96,6 +113,7 @@ export class Runner {
   async run(task: unknown, points: readonly object[]): Promise<unknown[]> {
     if (!Array.isArray(points)) throw new MemopipeError(`runner.run(task, points): points must be an array (grid(...) makes one), got ${points === null ? "null" : typeof points}`);
     const list = [...points] as object[];
+    if (this.#bullmq) return this.#runRemote(task, list);
     const compute = await this.#computer(task);
     const results = new Array<unknown>(list.length);
     const progress = progressReporter(this.#progress, list.length);
@@ -128,7 +146,39 @@ export class Runner {
   async close(): Promise<void> {
     const pool = this.#pool;
     this.#pool = undefined;
-    await pool?.close();
+    const remote = this.#remote;
+    this.#remote = undefined;
+    await Promise.all([pool?.close(), remote?.then((b) => b.close(), () => undefined)]);
+  }
+
+  /**
+   * A run on BullMQ workers (./bullmq/): every point sent at once, results taken as they come and
+   * put in input order. Ctrl-C or SIGTERM withdraws the points still waiting in the queue.
+   */
+  async #runRemote(task: unknown, list: object[]): Promise<unknown[]> {
+    const options = this.#bullmq!;
+    this.#remote ??= import("./bullmq/client.js").then(({ BullmqBackend }) => new BullmqBackend(options));
+    this.#remote.catch(() => (this.#remote = undefined));
+    const run = await (await this.#remote).start(task);
+    const offShutdown = onShutdown(() => run.close());
+    const results = new Array<unknown>(list.length);
+    const progress = progressReporter(this.#progress, list.length);
+    let done = 0;
+    let failed = 0;
+    try {
+      await run.submit(list.map((point, index) => ({ index, point })));
+      for await (const { index, outcome } of run.settled()) {
+        results[index] = outcome.ok ? outcome.value : { ...list[index], error: outcome.error };
+        done++;
+        if (!outcome.ok) failed++;
+        progress.update(done, failed);
+      }
+    } finally {
+      progress.stop();
+      offShutdown();
+      await run.close();
+    }
+    return results;
   }
 
   /** How this runner computes one point of `task`. Setup mistakes throw here, before any point runs. */

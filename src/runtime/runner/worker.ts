@@ -62,13 +62,7 @@ let tsxRegistered = false;
 export default async function runPoint(request: WorkerRequest): Promise<WorkerReply> {
   let fn: (point: unknown) => unknown;
   try {
-    const key = `${request.module}#${request.export}`;
-    let handler = handlers.get(key);
-    if (!handler) {
-      handler = loadExport(request.module, request.export);
-      handlers.set(key, handler);
-    }
-    fn = await handler;
+    fn = await loadTask(request.module, request.export);
   } catch (e) {
     return { ok: false, setup: e instanceof Error ? e.message : String(e) };
   }
@@ -89,6 +83,23 @@ export default async function runPoint(request: WorkerRequest): Promise<WorkerRe
   } catch (e) {
     return { ok: false, error: { name: "DataCloneError", message: `the result cannot be sent back from the worker thread: ${(e as Error).message}` } };
   }
+}
+
+/**
+ * A task's function, imported once per thread (TypeScript through tsx, see importModule): what
+ * `runPoint` calls, and what the bullmq backend fingerprints (caller and `memopipe worker`).
+ *
+ * @example
+ * const simulate = await loadTask("file:///app/points.ts", "simulate");
+ */
+export function loadTask(module: string, name: string): Promise<(point: unknown) => unknown> {
+  const key = `${module}#${name}`;
+  let handler = handlers.get(key);
+  if (!handler) {
+    handler = loadExport(module, name);
+    handlers.set(key, handler);
+  }
+  return handler;
 }
 
 async function loadExport(module: string, name: string): Promise<(point: unknown) => unknown> {

@@ -1,0 +1,418 @@
+/**
+ * The caller's side of the `bullmq` backend: points become BullMQ jobs, results come back through
+ * the queue's event stream, and nothing is lost when a worker or Redis dies.
+ *
+ * ## Sending
+ * One `addBulk` per submission (chunks of 1,000 jobs), each job with an id of its own
+ * (`mp-<run>-<index>`): the id makes a re-send idempotent (BullMQ refuses a second job with an id
+ * that exists, so re-sending a job that was not lost after all does nothing). Points are not
+ * deduplicated across runs: two sweeps asking for the same point each get it computed, as
+ * in-process (a DAG's stages are deduplicated by their cache key instead).
+ *
+ * ## Receiving: per-job events, registered before the add
+ * One `QueueEvents` reader per backend, started from the stream's last id *before* the first add
+ * (never from `$`, which would miss a job that finishes before the reader's first read), and a
+ * waiter per job id registered before its `addBulk`. BullMQ's `waitUntilFinished` is not used: it
+ * races with jobs removed on completion, and its maintainers advise against it.
+ *
+ * ## Resuming
+ * The event reader keeps its place in the stream across a reconnection. What an event stream cannot
+ * promise (events trimmed while the caller was away, a Redis restarted without persistence), the
+ * caller checks itself: after a reconnection, and whenever no result has come for `checkMs`, it
+ * reads the state of its unfinished jobs in one pipeline; a finished one settles from its record
+ * (finished jobs stay `keepJobsMs` for that), and a job that is gone (Redis lost it) is sent again.
+ */
+import { fileURLToPath } from "node:url";
+import type { ConnectionOptions, Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import { randomBytes } from "../../lazy-builtins.js";
+import { MemopipeError } from "../../errors.js";
+import { importOptional } from "../../optional-package.js";
+import { projectRoot } from "../../project.js";
+import { RedisStore } from "../../cache/redis-store.js";
+import { bullmqConnection } from "../../redis/connection.js";
+import { isTaskAddress, moduleHref } from "../address.js";
+import type { Backend, BackendRun, Outcome, Submission } from "../backend.js";
+import { typeScriptTwin } from "../source-module.js";
+import { loadTask } from "../worker.js";
+import { CODE_REFUSAL, SETUP_REFUSAL, WorkerCodeError, WorkerSetupError } from "./errors.js";
+import { decodeValue, encodeValue, errorFromReason, JOB_FORMAT, type PointJob } from "./job-format.js";
+import { checkBullmqOptions, type BullmqRunnerOptions } from "./options.js";
+import { relativeModule, taskFingerprint, taskName } from "./task-code.js";
+
+/** Jobs per `addBulk`. */
+const CHUNK = 1_000;
+const DEFAULT_ATTEMPTS = 3;
+const DEFAULT_KEEP_JOBS_MS = 3_600_000;
+const DEFAULT_CHECK_MS = 5_000;
+
+type Bullmq = typeof import("bullmq");
+
+/** How a job ended, as the event stream or the job's record tells it. */
+type JobEnd = { readonly kind: "completed"; readonly returnvalue: unknown } | { readonly kind: "failed"; readonly failedReason: unknown };
+
+/**
+ * The backend: the connections every run shares (a Queue, one event reader, the store for large
+ * values), opened on the first run, closed by `close()` — or as soon as no run is under way, so a
+ * program that forgets `runner.close()` still exits.
+ *
+ * @example
+ * const backend = new BullmqBackend({ backend: "bullmq", queue: "sweeps" });
+ * const run = await backend.start(task({ module: new URL("./points.js", import.meta.url), export: "simulate" }));
+ */
+export class BullmqBackend implements Backend {
+  readonly #options: BullmqRunnerOptions;
+  readonly #root: string;
+  #connected: Promise<Connected> | undefined;
+  #runs = 0;
+  #idle: NodeJS.Immediate | undefined;
+  readonly #waiters = new Map<string, (end: JobEnd) => void>();
+  readonly #liveRuns = new Set<RemoteRun>();
+
+  constructor(options: BullmqRunnerOptions) {
+    checkBullmqOptions(options);
+    this.#options = options;
+    this.#root = options.root ?? projectRoot();
+  }
+
+  /** Where the queue is, for messages: `redis://host:port` queue `q`. */
+  get location(): string {
+    return `queue '${this.#options.queue}'`;
+  }
+
+  async start(task: unknown): Promise<BackendRun> {
+    this.#runs++;
+    if (this.#idle) clearImmediate(this.#idle);
+    this.#idle = undefined;
+    try {
+      const connected = await this.#connect();
+      const resolved = await resolveTask(task, this.#root);
+      const run = new RemoteRun(this, connected, resolved, {
+        attempts: this.#options.attempts ?? DEFAULT_ATTEMPTS,
+        keepJobsMs: this.#options.keepJobsMs ?? DEFAULT_KEEP_JOBS_MS,
+        checkMs: this.#options.checkMs ?? DEFAULT_CHECK_MS,
+      });
+      this.#liveRuns.add(run);
+      return run;
+    } catch (error) {
+      this.runEnded();
+      throw error;
+    }
+  }
+
+  /** @internal A run registers its job waiters here (before it adds the jobs). */
+  wait(jobId: string, onEnd: (end: JobEnd) => void): void {
+    this.#waiters.set(jobId, onEnd);
+  }
+
+  /** @internal */
+  unwait(jobId: string): void {
+    this.#waiters.delete(jobId);
+  }
+
+  /** @internal A run ended: when none is left, the connections close (at the next turn of the event loop, unless a run starts). */
+  runEnded(run?: RemoteRun): void {
+    if (run) this.#liveRuns.delete(run);
+    this.#runs = Math.max(0, this.#runs - 1);
+    if (this.#runs > 0 || !this.#connected) return;
+    this.#idle = setImmediate(() => {
+      this.#idle = undefined;
+      if (this.#runs === 0) void this.close();
+    });
+  }
+
+  #connect(): Promise<Connected> {
+    this.#connected ??= (async () => {
+      const bullmq = await importOptional<Bullmq>("bullmq", "bullmq");
+      // ioredis's options, under BullMQ's own (narrower) type of them
+      const connection = bullmqConnection(this.#options.connection) as ConnectionOptions;
+      const prefix = this.#options.prefix ?? "bull";
+      const queue = new bullmq.Queue(this.#options.queue, { connection, prefix });
+      queue.on("error", () => undefined); // reported by the calls that meet it; reconnection is ioredis's
+      const client = (await queue.getBackend().client) as unknown as Redis;
+      // The event reader starts where the stream is now, before any job of ours is added.
+      const last = (await client.xrevrange(queue.keys.events!, "+", "-", "COUNT", 1)) as [string, string[]][];
+      const events = new bullmq.QueueEvents(this.#options.queue, { connection, prefix, autorun: false, lastEventId: last[0]?.[0] ?? "0-0" });
+      events.on("error", () => undefined);
+      events.on("completed", ({ jobId, returnvalue }) => this.#waiters.get(jobId)?.({ kind: "completed", returnvalue }));
+      events.on("failed", ({ jobId, failedReason }) => this.#waiters.get(jobId)?.({ kind: "failed", failedReason }));
+      void events.run().catch(() => undefined);
+      // A reconnection (Redis restarted, the network came back): every run checks its jobs.
+      let ready = true;
+      client.on("close", () => (ready = false));
+      client.on("ready", () => {
+        if (ready) return;
+        ready = true;
+        for (const run of this.#liveRuns) run.check("reconnected");
+      });
+      const store = this.#options.store ?? new RedisStore(this.#options.connection !== undefined ? { connection: this.#options.connection } : {});
+      return { bullmq, queue, events, client, store, ownsStore: this.#options.store === undefined };
+    })();
+    this.#connected.catch(() => (this.#connected = undefined));
+    return this.#connected;
+  }
+
+  /**
+   * Closes the connections (the Runner's `close()`); a later run opens them again.
+   *
+   * @example
+   * await backend.close();
+   */
+  async close(): Promise<void> {
+    const connecting = this.#connected;
+    this.#connected = undefined;
+    const c = await connecting?.catch(() => undefined);
+    if (!c) return;
+    await Promise.allSettled([c.events.close(), c.queue.close(), c.ownsStore ? c.store.close() : Promise.resolve()]);
+  }
+}
+
+interface Connected {
+  readonly bullmq: Bullmq;
+  readonly queue: Queue;
+  readonly events: QueueEvents;
+  readonly client: Redis;
+  readonly store: RedisStore;
+  readonly ownsStore: boolean;
+}
+
+/** A task as jobs name it. */
+interface ResolvedTask {
+  readonly module: string;
+  readonly export: string;
+  readonly code: string;
+  readonly name: string;
+}
+
+/**
+ * The task of a run: addressed by module and export (a function cannot travel to another machine),
+ * the module relative to the project root, and the fingerprint of its sources (task-code.ts), as
+ * each worker computes it from its own checkout.
+ */
+async function resolveTask(task: unknown, root: string): Promise<ResolvedTask> {
+  if (!isTaskAddress(task)) {
+    throw new MemopipeError(
+      typeof task === "function"
+        ? `the bullmq backend cannot send a function to another machine: export it from a module and address it with task({ module: new URL("./points.js", import.meta.url), export: "${(task as Function).name || "simulate"}" })`
+        : `runner.run(task, points): the task must be task({ module, export }), got ${task === null ? "null" : typeof task}`,
+    );
+  }
+  const href = typeScriptTwin(moduleHref(task.module));
+  const module = relativeModule(href, root);
+  try {
+    await loadTask(href, task.export); // a missing module or export is found here, before anything is sent
+  } catch (error) {
+    throw new MemopipeError(`Runner: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return { module, export: task.export, code: taskFingerprint(fileURLToPath(href), task.export), name: taskName(module, task.export) };
+}
+
+interface RunSettings {
+  readonly attempts: number;
+  readonly keepJobsMs: number;
+  readonly checkMs: number;
+}
+
+interface Pending {
+  readonly index: number;
+  readonly job: { readonly name: string; readonly data: PointJob; readonly opts: Record<string, unknown> };
+}
+
+/** One run: its jobs, their settlements, and the checks that find what events did not tell. */
+class RemoteRun implements BackendRun {
+  readonly #id = randomBytes(6).toString("hex");
+  readonly #pending = new Map<string, Pending>();
+  readonly #settlements = new Settlements();
+  #submitted = 0;
+  #delivered = 0;
+  #lastNews = Date.now();
+  #quietMs: number;
+  #checking: Promise<void> | undefined;
+  readonly #timer: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(
+    private readonly backend: BullmqBackend,
+    private readonly c: Connected,
+    private readonly task: ResolvedTask,
+    private readonly settings: RunSettings,
+  ) {
+    this.#quietMs = settings.checkMs;
+    this.#timer = setInterval(() => {
+      if (this.#pending.size > 0 && Date.now() - this.#lastNews >= this.#quietMs) this.check("quiet");
+    }, Math.max(50, Math.floor(settings.checkMs / 4)));
+  }
+
+  async submit(points: readonly Submission[]): Promise<void> {
+    if (this.#closed) throw new MemopipeError("this run is closed");
+    const jobs: Pending["job"][] = [];
+    for (const { index, point } of points) {
+      const jobId = `mp-${this.#id}-${index}`;
+      const data: PointJob = { memopipe: JOB_FORMAT, kind: "point", module: this.task.module, export: this.task.export, code: this.task.code, value: await encodeValue(point, this.c.store), namespace: this.c.store.namespace };
+      const job = {
+        name: this.task.name,
+        data,
+        opts: {
+          jobId,
+          attempts: this.settings.attempts,
+          backoff: { type: "exponential", delay: 100 },
+          removeOnComplete: { age: Math.ceil(this.settings.keepJobsMs / 1000) },
+          removeOnFail: { age: Math.ceil(this.settings.keepJobsMs / 1000) },
+        },
+      };
+      this.#pending.set(jobId, { index, job });
+      this.backend.wait(jobId, (end) => this.#ended(jobId, end));
+      this.#submitted++;
+      jobs.push(job);
+    }
+    for (let i = 0; i < jobs.length; i += CHUNK) await this.c.queue.addBulk(jobs.slice(i, i + CHUNK) as Parameters<Queue["addBulk"]>[0]);
+    this.#lastNews = Date.now();
+  }
+
+  /** A job ended (told by an event or by a check): settles its point once. */
+  #ended(jobId: string, end: JobEnd): void {
+    const pending = this.#pending.get(jobId);
+    if (!pending) return; // settled already (an event and a check both told)
+    this.#pending.delete(jobId);
+    this.backend.unwait(jobId);
+    this.#lastNews = Date.now();
+    this.#quietMs = this.settings.checkMs;
+    void this.#outcome(end).then(
+      (outcome) => this.#settlements.push({ index: pending.index, outcome }),
+      (error: unknown) => this.#settlements.fail(error),
+    );
+  }
+
+  async #outcome(end: JobEnd): Promise<Outcome> {
+    if (end.kind === "failed") {
+      const error = errorFromReason(end.failedReason);
+      // A worker that cannot run the task, or runs other code: the whole run fails (as a threads
+      // worker that cannot load its module does), with the worker's words.
+      if (error.name === CODE_REFUSAL) throw new WorkerCodeError(error.message);
+      if (error.name === SETUP_REFUSAL) throw new WorkerSetupError(error.message);
+      return { ok: false, error };
+    }
+    const rv = end.returnvalue as { memopipe?: unknown; value?: unknown } | null;
+    if (rv === null || typeof rv !== "object" || rv.memopipe !== JOB_FORMAT) {
+      return { ok: false, error: { name: "Error", message: `the job's result is not a memopipe result (${JSON.stringify(rv)?.slice(0, 100)}): a worker of another kind took it?` } };
+    }
+    try {
+      return { ok: true, value: await decodeValue(rv.value, this.c.store) };
+    } catch (error) {
+      return { ok: false, error: { name: "Error", message: error instanceof Error ? error.message : String(error) } };
+    }
+  }
+
+  async *settled(): AsyncGenerator<{ index: number; outcome: Outcome }> {
+    while (this.#delivered < this.#submitted) {
+      const item = await this.#settlements.next();
+      this.#delivered++;
+      yield item;
+    }
+  }
+
+  /**
+   * Reads the state of the unfinished jobs in one pipeline (per 1,000): settles the finished ones
+   * from their records, sends again the ones Redis lost. One check at a time; a quiet run's checks
+   * grow sparser (×2 up to a minute) while they find nothing.
+   */
+  check(why: "quiet" | "reconnected"): void {
+    if (this.#checking || this.#closed) return;
+    if (why === "reconnected") this.#quietMs = this.settings.checkMs;
+    this.#checking = this.#check()
+      .catch(() => undefined) // Redis away again: the next check tries again
+      .finally(() => {
+        this.#checking = undefined;
+        this.#lastNews = Date.now();
+      });
+  }
+
+  async #check(): Promise<void> {
+    const ids = [...this.#pending.keys()];
+    const lost: Pending["job"][] = [];
+    let found = 0;
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const pipeline = this.c.client.pipeline();
+      for (const id of chunk) pipeline.hmget(this.c.queue.toKey(id), "name", "finishedOn", "returnvalue", "failedReason");
+      const replies = (await pipeline.exec()) ?? [];
+      chunk.forEach((id, k) => {
+        const [error, fields] = replies[k] ?? [new Error("no reply"), null];
+        if (error || !Array.isArray(fields)) return;
+        const [name, finishedOn, returnvalue, failedReason] = fields as (string | null)[];
+        const pending = this.#pending.get(id);
+        if (!pending) return;
+        if (name === null) {
+          lost.push(pending.job);
+          return;
+        }
+        if (finishedOn === null) return; // waiting or under way
+        found++;
+        if (returnvalue !== null && returnvalue !== undefined) {
+          let parsed: unknown = returnvalue;
+          try {
+            parsed = JSON.parse(returnvalue);
+          } catch {
+            // left as text: #outcome says it is not a memopipe result
+          }
+          this.#ended(id, { kind: "completed", returnvalue: parsed });
+        } else this.#ended(id, { kind: "failed", failedReason: failedReason ?? "the job failed" });
+      });
+    }
+    for (let i = 0; i < lost.length; i += CHUNK) await this.c.queue.addBulk(lost.slice(i, i + CHUNK) as Parameters<Queue["addBulk"]>[0]);
+    if (found === 0 && lost.length === 0) this.#quietMs = Math.min(this.#quietMs * 2, 60_000);
+  }
+
+  /**
+   * Ends the run. Jobs that have not settled (the run failed, or was abandoned) are withdrawn: those
+   * still waiting are removed; one under way finishes on its worker, unread.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    const left = [...this.#pending.keys()];
+    for (const id of left) this.backend.unwait(id);
+    this.#pending.clear();
+    try {
+      await Promise.allSettled(left.map((id) => this.c.queue.remove(id)));
+    } finally {
+      this.backend.runEnded(this);
+    }
+  }
+}
+
+/** Settlements waiting to be read, in arrival order; or the error that ends the run. */
+class Settlements {
+  readonly #items: { index: number; outcome: Outcome }[] = [];
+  #head = 0;
+  #failure: { error: unknown } | undefined;
+  #wake: (() => void) | undefined;
+
+  push(item: { index: number; outcome: Outcome }): void {
+    this.#items.push(item);
+    this.#wake?.();
+  }
+
+  fail(error: unknown): void {
+    this.#failure ??= { error };
+    this.#wake?.();
+  }
+
+  async next(): Promise<{ index: number; outcome: Outcome }> {
+    for (;;) {
+      if (this.#failure) throw this.#failure.error;
+      if (this.#head < this.#items.length) {
+        const item = this.#items[this.#head]!;
+        this.#items[this.#head++] = undefined as never;
+        if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+          this.#items.splice(0, this.#head);
+          this.#head = 0;
+        }
+        return item;
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+  }
+}
