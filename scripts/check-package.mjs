@@ -124,6 +124,11 @@ try {
     run(process.execPath, [cli, "graph", "dag.mjs", "--format", "svg"], { cwd: lean }),
     `install @viz-js/viz to use SVG graphs (memopipe graph --format svg|html, memopipe report, renderGraphSvg): npm install @viz-js/viz@${peerRange("@viz-js/viz")}`,
   );
+  expectLine(
+    "memopipe worker without bullmq",
+    run(process.execPath, [cli, "worker", "--queue", "q"], { cwd: lean }),
+    `install bullmq and ioredis to use BullMQ workers (the bullmq Runner, memopipe worker): npm install bullmq@${peerRange("bullmq")} ioredis@${peerRange("ioredis")}`,
+  );
   const api = run(
     process.execPath,
     ["--input-type=module", "-e", `import { plotFile, MissingPackageError, MemopipeError } from "memopipe";
