@@ -15,6 +15,7 @@ const suites: Record<string, { title: string; run: () => Promise<unknown> | unkn
   fingerprint: { title: "memopipe fingerprint on a 500-stage project vs tsc", run: async () => (await import("./fingerprint.js")).main() },
   loggers: { title: "loggers: per-record overhead vs a bare call", run: async () => (await import("./loggers.js")).main() },
   runner: { title: "Runner: threads vs in-process on CPU-bound points", run: async () => (await import("./runner.js")).main() },
+  cluster: { title: "cluster: the bullmq Runner vs raw BullMQ, RedisStore vs the directory store, claim takeover", run: async () => (await import("./cluster.js")).main() },
   import: { title: "import: a pipe-only program's cold start vs a bare node, and its esbuild bundle", run: async () => (await import("./import.js")).main() },
 };
 

@@ -92,5 +92,12 @@ timeTaken()(({ n }: { n: number }) => n * 2);
 // @ts-expect-error ignoreError(fn): the function must take one object of named arguments, not number
 ignoreError((n: number) => ({ n }));
 
-// @ts-expect-error Type '"loky"' is not assignable to type '"in-process" | "threads"'
+// @ts-expect-error Type '"loky"' is not assignable to type '"bullmq" | "in-process" | "threads"'
 new Runner({ backend: "loky" });
+
+// --- the bullmq backend: its queue is required, its options are its own ----------------------------
+const remote = new Runner({ backend: "bullmq", connection: "redis://10.0.0.5:6379", queue: "sweeps", attempts: 2 });
+assertEqual<Equal<typeof remote.backend, "in-process" | "threads" | "bullmq">>();
+
+// @ts-expect-error Property 'queue' is missing in type '{ backend: "bullmq"; connection: string; }' but required in type 'BullmqRunnerOptions'
+new Runner({ backend: "bullmq", connection: "redis://10.0.0.5:6379" });

@@ -197,6 +197,33 @@ describe("RedisStore: what it reads is verified", () => {
   });
 });
 
+describe("RedisStore: the local copy (local: dir)", () => {
+  it("keeps a verified copy of what it reads or publishes, reads it first, and goes back to Redis when the copy is damaged", async () => {
+    const dir = tempDir("memopipe-redis-local-");
+    const writer = newStore();
+    const reader = newStore({ namespace: writer.namespace, local: dir });
+    const k = keyOf("local");
+    await writer.put("s", k, entry({ v: "shared" }));
+    expect(hit(await reader.get("s", k)).outputs).toEqual({ v: "shared" });
+    await new Promise((r) => setTimeout(r, 50)); // the copy is written in the background
+    const { DirectoryStore } = await import("../../src/runtime/cache/directory-store.js");
+    const copy = new DirectoryStore(dir);
+    expect(hit(await copy.get("s", k)).outputs).toEqual({ v: "shared" });
+    // Redis forgets it: the copy still answers (an entry never changes once published)
+    await raw.del(entryKey(writer, "s", k));
+    expect(hit(await reader.get("s", k)).outputs).toEqual({ v: "shared" });
+    // a damaged copy is moved aside, and Redis asked again
+    await writer.put("s", k, entry({ v: "shared" }));
+    writeFileSync(copy.entryPath("s", k), "garbage");
+    expect(hit(await reader.get("s", k)).outputs).toEqual({ v: "shared" });
+    // what this machine publishes is kept locally too
+    const k2 = keyOf("published");
+    await reader.put("s", k2, entry({ v: "mine" }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hit(await copy.get("s", k2)).outputs).toEqual({ v: "mine" });
+  });
+});
+
 describe("RedisStore: output files travel as blobs", () => {
   it("a machine without an entry's output file gets it restored (inside the working directory only)", async () => {
     const store = newStore();

@@ -93,6 +93,31 @@ describe("the bullmq Runner: same results as in-process", () => {
     await stopAll(a, b);
   }, 90_000);
 
+  it("a program that never calls runner.close() still exits once its sweeps are done", async () => {
+    const queue = nextQueue();
+    const w = startWorkerProcess(redis.url, queue);
+    await w.ready;
+    const dir = tempDir("memopipe-no-close-");
+    const script = path.join(dir, "main.mts");
+    const index = new URL("../../src/index.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { Runner, task } from ${JSON.stringify(index)};
+const runner = new Runner({ backend: "bullmq", connection: ${JSON.stringify(redis.url)}, queue: ${JSON.stringify(queue)}, progress: false });
+const t = task({ module: ${JSON.stringify(POINTS)}, export: "square" });
+const a = await runner.run(t, [{ n: 2 }]);
+await new Promise((r) => setTimeout(r, 50)); // something else between two sweeps
+const b = await runner.run(t, [{ n: 3 }]);
+console.log("done", a[0].sq, b[0].sq);\n`,
+    );
+    const { spawnSync } = await import("node:child_process");
+    const ran = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: fileURLToPath(new URL("../..", import.meta.url)), encoding: "utf8", timeout: 60_000 });
+    expect(ran.signal, ran.stderr).toBeNull(); // not killed by the timeout: it exited by itself
+    expect(ran.stdout.trim()).toBe("done 4 9");
+    expect(ran.status).toBe(0);
+    await stopAll(w);
+  }, 90_000);
+
   it("a task that is not addressed by module and export, or a module outside the project, is refused before anything is sent", async () => {
     const r = runner(nextQueue());
     await expect(r.run((({ n }: { n: number }) => ({ n })) as never, [{ n: 1 }])).rejects.toThrow(/cannot send a function to another machine/);

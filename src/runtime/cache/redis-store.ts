@@ -35,6 +35,13 @@
  * Without ioredis installed, the first read or write throws `MissingPackageError` (with the
  * `npm install` line); a stage using the store then warns once with that line and computes.
  *
+ * ## The local copy (opt-in)
+ * With `local: dir`, every entry read from Redis (or published to it) is also kept in a local
+ * directory store, which `get` reads first: entries never change once published (the key is the
+ * inputs and the code), so a local copy verified by its checksum is as good as Redis's, and a hit
+ * costs no round trip. Off by default, so that what a machine reads is what Redis holds now (a
+ * `clear` of the namespace, say, is seen at once).
+ *
  * ## When Redis is away
  * Commands wait for at most two reconnection attempts (~1 s), then fail: a read becomes
  * `unreadable` (the stage computes), a write a `CacheWriteError` (the stage returns its value with
@@ -47,7 +54,7 @@ import { CacheWriteError, MemopipeError } from "../errors.js";
 import { createHash, hash } from "../lazy-builtins.js";
 import { MissingPackageError } from "../optional-package.js";
 import { projectName, projectRoot } from "../project.js";
-import { describeConnection, openConnection, type RedisConnection } from "../redis/connection.js";
+import { describeConnection, holdProcess, openConnection, type RedisConnection } from "../redis/connection.js";
 import { encodeEntry, parseEntry } from "./entry-file.js";
 import { decodePayload } from "./payload.js";
 import { CLAIM_STATE_SCRIPT, RedisClaims } from "./redis-claim.js";
@@ -56,6 +63,7 @@ import { restoreFile } from "./restore-file.js";
 import { assertKey, isKey } from "./safe-name.js";
 import type { CacheStore, Claim, ClaimOptions, EntryRecord, FileRecord, NewEntry, ReadResult } from "./types.js";
 import { DEFAULT_LEASE_MS } from "./dir-claim.js";
+import { DirectoryStore } from "./directory-store.js";
 
 /** The codec prefix of an entry whose payload is a blob: its payload section is then the blob's SHA-256. */
 const BLOB_CODEC = "blob:";
@@ -79,6 +87,13 @@ export interface RedisStoreOptions {
   readonly maxFileBytes?: number;
   /** The default lease of a claim, in ms (default 10 s): how long a silent owner on another machine is trusted. */
   readonly leaseMs?: number;
+  /**
+   * A local directory that keeps a verified copy of every entry read from (or published to) Redis,
+   * read first next time: a hit then costs what a directory hit costs, with no round trip (ccache's
+   * local-then-remote), e.g. `local: ".memopipe"` (the stages' default cache directory). Default
+   * `false`: every read goes to Redis (and sees what is in Redis now).
+   */
+  readonly local?: string | false;
 }
 
 /**
@@ -104,9 +119,11 @@ export class RedisStore implements CacheStore {
   readonly #blobThreshold: number;
   readonly #maxFileBytes: number;
   readonly #claims: RedisClaims;
+  readonly #local: DirectoryStore | undefined;
   #client: Redis | undefined;
   #connecting: Promise<Redis & Commands> | undefined;
   #closed = false;
+  #hold = true;
 
   constructor(options: RedisStoreOptions = {}) {
     const namespace = options.namespace ?? projectName(projectRoot());
@@ -120,6 +137,7 @@ export class RedisStore implements CacheStore {
     this.#blobThreshold = options.blobThreshold ?? 64 * 1024;
     this.#maxFileBytes = options.maxFileBytes ?? 64 * 2 ** 20;
     this.location = `${describeConnection(options.connection)}/${namespace}`;
+    this.#local = typeof options.local === "string" ? new DirectoryStore(options.local) : undefined;
     this.#claims = new RedisClaims(
       () => this.#commands(),
       () => openConnection(this.#connection, "subscriber"),
@@ -136,6 +154,7 @@ export class RedisStore implements CacheStore {
       // would also print every reconnection attempt.
       client.on("error", () => undefined);
       this.#client = client;
+      if (!this.#hold) holdProcess(client, false);
       return client as Redis & Commands;
     });
     return this.#connecting;
@@ -159,6 +178,23 @@ export class RedisStore implements CacheStore {
    */
   async get(stage: string, key: string): Promise<ReadResult> {
     assertKey(key);
+    if (this.#local) {
+      // The local copy first: verified by the directory store as any of its entries (a damaged
+      // one is moved aside, and Redis asked instead).
+      let local: ReadResult;
+      try {
+        local = await this.#local.get(stage, key);
+      } catch {
+        local = { status: "miss" };
+      }
+      if (local.status === "hit") {
+        if (local.files.some((f) => lstatSync(f.path, { throwIfNoEntry: false }) === undefined)) {
+          const client = await this.#commands().catch(() => undefined);
+          if (client) await this.#restoreFiles(client, local.files);
+        }
+        return local;
+      }
+    }
     const entryKey = this.#entryKey(stage, key);
     let client: Redis & Commands;
     let bytes: Buffer | null;
@@ -198,6 +234,7 @@ export class RedisStore implements CacheStore {
     }
     if (parsed.files.length > 0) await this.#restoreFiles(client, parsed.files);
     const size = payload.length;
+    this.#keepLocally(stage, key, () => withCodec(parsed.record(), codec, size), { codec, bytes: payload });
     return {
       status: "hit",
       outputs,
@@ -295,7 +332,10 @@ export class RedisStore implements CacheStore {
       const failed = results?.find(([error]) => error !== null)?.[0];
       if (!results || failed) throw this.#writeError(failed ?? new Error("the pipeline was not run"), stage);
       const existing = results.at(-1)![1] as Buffer | null;
-      if (existing === null) return record;
+      if (existing === null) {
+        this.#keepLocally(stage, key, () => record, entry.payload);
+        return record;
+      }
       // Another machine published this key first: its entry is the one kept (if it is whole).
       const parsed = parseEntry(existing, { stage, key });
       if (typeof parsed !== "string") {
@@ -304,6 +344,22 @@ export class RedisStore implements CacheStore {
       }
       if (attempt > 0) throw new CacheWriteError(`entry ${key} of stage '${stage}' could not be published to ${this.location}: a damaged entry is in the way (${parsed})`, this.location);
       await this.#deleteIf(client, this.#entryKey(stage, key), existing);
+    }
+  }
+
+  /**
+   * Writes the local copy of an entry (best effort, not awaited: a local directory that cannot be
+   * written only means the next read goes to Redis again).
+   */
+  #keepLocally(stage: string, key: string, record: () => EntryRecord, payload: { codec: string; bytes: Uint8Array }): void {
+    if (!this.#local) return;
+    try {
+      const r = record();
+      void this.#local
+        .put(stage, key, { inputs: r.inputs, code: r.code, payload, ...(r.outputFiles?.length ? { outputFiles: r.outputFiles } : {}) })
+        .catch(() => undefined);
+    } catch {
+      // a record that does not parse: the entry failed its checks already
     }
   }
 
@@ -406,6 +462,15 @@ export class RedisStore implements CacheStore {
       if (keys.length > 0) removed += await client.unlink(...keys);
     } while (cursor !== "0");
     return removed;
+  }
+
+  /**
+   * @internal Whether the store's connections keep the process alive (a Runner's store does only
+   * while a run is under way; see `holdProcess`).
+   */
+  holdProcess(hold: boolean): void {
+    this.#hold = hold;
+    if (this.#client) holdProcess(this.#client, hold);
   }
 
   /**

@@ -209,3 +209,29 @@ export function describeConnection(connection: RedisConnection | undefined): str
 function redact(url: string): string {
   return url.replace(/\/\/([^@/]*):[^@/]*@/, "//$1:***@");
 }
+
+const held = new WeakMap<object, { hold: boolean }>();
+
+/**
+ * Whether an open connection keeps the process alive. A Runner's connections do while a run is
+ * under way and not in between, so a program that forgets `runner.close()` still exits, and one
+ * that runs many sweeps keeps its connections (no reconnection per run). Applied again after every
+ * reconnection (a new socket).
+ *
+ * @example
+ * holdProcess(client, false); // idle: the process may exit
+ */
+export function holdProcess(client: unknown, hold: boolean): void {
+  const c = client as { stream?: { ref?: () => void; unref?: () => void }; on?: (event: string, listener: () => void) => void } | null;
+  if (!c || typeof c !== "object") return;
+  let state = held.get(c);
+  if (!state) {
+    state = { hold };
+    held.set(c, state);
+    const s = state;
+    c.on?.("connect", () => (s.hold ? c.stream?.ref?.() : c.stream?.unref?.()));
+  }
+  state.hold = hold;
+  if (hold) c.stream?.ref?.();
+  else c.stream?.unref?.();
+}

@@ -30,7 +30,7 @@ import { MemopipeError } from "../../errors.js";
 import { importOptional } from "../../optional-package.js";
 import { projectRoot } from "../../project.js";
 import { RedisStore } from "../../cache/redis-store.js";
-import { bullmqConnection } from "../../redis/connection.js";
+import { bullmqConnection, holdProcess } from "../../redis/connection.js";
 import { isTaskAddress, moduleHref } from "../address.js";
 import type { Backend, BackendRun, Outcome, Submission } from "../backend.js";
 import { typeScriptTwin } from "../source-module.js";
@@ -45,6 +45,8 @@ const CHUNK = 1_000;
 const DEFAULT_ATTEMPTS = 3;
 const DEFAULT_KEEP_JOBS_MS = 3_600_000;
 const DEFAULT_CHECK_MS = 5_000;
+/** How long the event reader stays open with no run under way (a program's next sweep, soon after, reuses it). */
+const EVENTS_IDLE_MS = 250;
 
 type Bullmq = typeof import("bullmq");
 
@@ -53,8 +55,9 @@ type JobEnd = { readonly kind: "completed"; readonly returnvalue: unknown } | { 
 
 /**
  * The backend: the connections every run shares (a Queue, one event reader, the store for large
- * values), opened on the first run, closed by `close()` — or as soon as no run is under way, so a
- * program that forgets `runner.close()` still exits.
+ * values), opened on the first run and closed by `close()`; between runs they do not keep the
+ * process alive (the event reader closes 250 ms after the last run), so a program that forgets
+ * `runner.close()` still exits.
  *
  * @example
  * const backend = new BullmqBackend({ backend: "bullmq", queue: "sweeps" });
@@ -65,7 +68,7 @@ export class BullmqBackend implements Backend {
   readonly #root: string;
   #connected: Promise<Connected> | undefined;
   #runs = 0;
-  #idle: NodeJS.Immediate | undefined;
+  #idleEvents: NodeJS.Timeout | undefined;
   readonly #waiters = new Map<string, (end: JobEnd) => void>();
   readonly #liveRuns = new Set<RemoteRun>();
 
@@ -82,10 +85,9 @@ export class BullmqBackend implements Backend {
 
   async start(task: unknown): Promise<BackendRun> {
     this.#runs++;
-    if (this.#idle) clearImmediate(this.#idle);
-    this.#idle = undefined;
     try {
       const connected = await this.#connect();
+      await this.#inUse(connected);
       const resolved = await resolveTask(task, this.#root);
       const run = new RemoteRun(this, connected, resolved, {
         attempts: this.#options.attempts ?? DEFAULT_ATTEMPTS,
@@ -110,15 +112,52 @@ export class BullmqBackend implements Backend {
     this.#waiters.delete(jobId);
   }
 
-  /** @internal A run ended: when none is left, the connections close (at the next turn of the event loop, unless a run starts). */
+  /**
+   * @internal A run ended. When none is left, the Queue's and the store's connections stay open but
+   * no longer keep the process alive, and the event reader closes after `EVENTS_IDLE_MS` (its read
+   * loop keeps a timer of its own; the next run opens a reader again from the stream's end).
+   */
   runEnded(run?: RemoteRun): void {
     if (run) this.#liveRuns.delete(run);
     this.#runs = Math.max(0, this.#runs - 1);
-    if (this.#runs > 0 || !this.#connected) return;
-    this.#idle = setImmediate(() => {
-      this.#idle = undefined;
-      if (this.#runs === 0) void this.close();
-    });
+    if (this.#runs > 0) return;
+    void this.#connected?.then(
+      (c) => {
+        if (this.#runs > 0) return;
+        holdProcess(c.client, false);
+        c.store.holdProcess(false);
+        clearTimeout(this.#idleEvents);
+        this.#idleEvents = setTimeout(() => {
+          if (this.#runs > 0 || !c.events) return;
+          const events = c.events;
+          c.events = undefined;
+          void events.close().catch(() => undefined);
+        }, EVENTS_IDLE_MS);
+      },
+      () => undefined,
+    );
+  }
+
+  /** A run starts: the connections keep the process alive again, and the event reader is open. */
+  async #inUse(c: Connected): Promise<void> {
+    clearTimeout(this.#idleEvents);
+    holdProcess(c.client, true);
+    c.store.holdProcess(true);
+    if (!c.events) await this.#openEvents(c);
+  }
+
+  /**
+   * Opens the event reader where the stream is now, before any job of the run is added (from `$`
+   * it would miss a job that finishes before its first read).
+   */
+  async #openEvents(c: Connected): Promise<void> {
+    const last = (await c.client.xrevrange(c.queue.keys.events!, "+", "-", "COUNT", 1)) as [string, string[]][];
+    const events = new c.bullmq.QueueEvents(this.#options.queue, { connection: c.connection, prefix: c.prefix, autorun: false, lastEventId: last[0]?.[0] ?? "0-0" });
+    events.on("error", () => undefined);
+    events.on("completed", ({ jobId, returnvalue }) => this.#waiters.get(jobId)?.({ kind: "completed", returnvalue }));
+    events.on("failed", ({ jobId, failedReason }) => this.#waiters.get(jobId)?.({ kind: "failed", failedReason }));
+    void events.run().catch(() => undefined);
+    c.events = events;
   }
 
   #connect(): Promise<Connected> {
@@ -130,13 +169,6 @@ export class BullmqBackend implements Backend {
       const queue = new bullmq.Queue(this.#options.queue, { connection, prefix });
       queue.on("error", () => undefined); // reported by the calls that meet it; reconnection is ioredis's
       const client = (await queue.getBackend().client) as unknown as Redis;
-      // The event reader starts where the stream is now, before any job of ours is added.
-      const last = (await client.xrevrange(queue.keys.events!, "+", "-", "COUNT", 1)) as [string, string[]][];
-      const events = new bullmq.QueueEvents(this.#options.queue, { connection, prefix, autorun: false, lastEventId: last[0]?.[0] ?? "0-0" });
-      events.on("error", () => undefined);
-      events.on("completed", ({ jobId, returnvalue }) => this.#waiters.get(jobId)?.({ kind: "completed", returnvalue }));
-      events.on("failed", ({ jobId, failedReason }) => this.#waiters.get(jobId)?.({ kind: "failed", failedReason }));
-      void events.run().catch(() => undefined);
       // A reconnection (Redis restarted, the network came back): every run checks its jobs.
       let ready = true;
       client.on("close", () => (ready = false));
@@ -146,7 +178,7 @@ export class BullmqBackend implements Backend {
         for (const run of this.#liveRuns) run.check("reconnected");
       });
       const store = this.#options.store ?? new RedisStore(this.#options.connection !== undefined ? { connection: this.#options.connection } : {});
-      return { bullmq, queue, events, client, store, ownsStore: this.#options.store === undefined };
+      return { bullmq, queue, events: undefined, client, store, ownsStore: this.#options.store === undefined, connection, prefix };
     })();
     this.#connected.catch(() => (this.#connected = undefined));
     return this.#connected;
@@ -163,14 +195,18 @@ export class BullmqBackend implements Backend {
     this.#connected = undefined;
     const c = await connecting?.catch(() => undefined);
     if (!c) return;
-    await Promise.allSettled([c.events.close(), c.queue.close(), c.ownsStore ? c.store.close() : Promise.resolve()]);
+    clearTimeout(this.#idleEvents);
+    await Promise.allSettled([c.events?.close(), c.queue.close(), c.ownsStore ? c.store.close() : Promise.resolve()]);
   }
 }
 
 interface Connected {
   readonly bullmq: Bullmq;
   readonly queue: Queue;
-  readonly events: QueueEvents;
+  /** The event reader, while runs are under way (and for `EVENTS_IDLE_MS` after). */
+  events: QueueEvents | undefined;
+  readonly connection: ConnectionOptions;
+  readonly prefix: string;
   readonly client: Redis;
   readonly store: RedisStore;
   readonly ownsStore: boolean;
