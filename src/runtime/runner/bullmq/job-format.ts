@@ -23,7 +23,7 @@
  * A point's error goes back as the job's failure reason, `Name: message` (as Node prints an error),
  * which the caller splits back into the error record's `{ name, message }`.
  */
-import { isExactJson } from "../../cache/codec.js";
+import { isExactJson } from "../../cache/exact-json.js";
 import { deserialize, serialize } from "../../lazy-builtins.js";
 import { MemopipeError } from "../../errors.js";
 
