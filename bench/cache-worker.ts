@@ -14,7 +14,9 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { stage } from "../src/index.js";
+// The built package, as users run it (`npm run bench` builds first): tsx-transformed sources add
+// esbuild helpers to every function call.
+import { stage } from "../dist/index.js";
 
 /** Output length: 800 floats (+ the label) is ~12 KB as memopipe's pretty JSON, ~7 KB as joblib's pickle. */
 const VALUES = 800;

@@ -282,3 +282,17 @@ describe("cached stages", () => {
 });
 
 export { renameSync };
+
+describe("the event of a hit", () => {
+  it("is a whole format-2 event, whatever the stage is called", async () => {
+    const dir = tmp();
+    const name = 'we"ird\nname\u2028';
+    const s = stage(name, ({ x }: { x: number }) => ({ y: x }), { cache: { dir } });
+    await s.run({ x: 1 });
+    await s.run({ x: 1 });
+    const [ran, hit] = (await lastRun(dir)).events;
+    expect(hit).toMatchObject({ v: 2, stage: name, key: ran!.key, status: "hit", reasons: [], outputBytes: ran!.outputBytes, worker: ran!.worker, run: ran!.run });
+    expect(hit!.start! <= hit!.end!).toBe(true);
+    expect(Object.keys(hit!).sort()).toEqual(["end", "key", "outputBytes", "reasons", "run", "seconds", "stage", "start", "status", "time", "v", "worker"]);
+  });
+});

@@ -204,6 +204,11 @@ export class EventLog {
   }
 
   append(event: StageEvent): void {
+    this.appendLine(`${JSON.stringify(event)}\n`);
+  }
+
+  /** Appends one event already written as a JSON line (with its newline). */
+  appendLine(line: string): void {
     if (this.failed) return;
     if (!this.dirMade) {
       // The directory is made now, not when the events are written: by then a test (or `rm -rf`)
@@ -215,7 +220,6 @@ export class EventLog {
         // reported by the write
       }
     }
-    const line = `${JSON.stringify(event)}\n`;
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (this.pendingBytes >= FLUSH_BYTES) this.flush();

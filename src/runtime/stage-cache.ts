@@ -155,6 +155,32 @@ export async function runCached(
   const key = cacheKey({ stage: name, code: code.fingerprint, inputs: digestsOf(manifest) });
   const flight = inFlight.get(key);
   if (flight) return copyOf(await flight);
+
+  // The hit fast path: a synchronous read that verifies, no output files to check, one event
+  // line — no closures, no promise of our own, nothing registered (nothing can interleave: there is
+  // no await between the read and the return). Everything else takes the general path below.
+  const read = readEntrySync(ctx, name, key);
+  if (read !== undefined && read.status === "hit" && read.files.length === 0) {
+    ctx.events.appendLine(hitLine(name, key, started, read.bytes, place));
+    return read.outputs as Record<string, unknown>;
+  }
+  return runGeneral(ctx, name, inputs, settings, call, place, started, manifest, code, key, read);
+}
+
+/** The rest of `runCached`: a hit with output files to verify, or a miss (claim, run, record). */
+async function runGeneral(
+  ctx: CacheContext,
+  name: string,
+  inputs: Record<string, unknown>,
+  settings: CacheSettings,
+  call: (inputs: Record<string, unknown>) => Promise<Record<string, unknown>>,
+  place: RunPlace | undefined,
+  started: number,
+  manifest: Manifest,
+  code: CodeRecord,
+  key: string,
+  known: ReadResult | undefined,
+): Promise<Record<string, unknown>> {
   const emit = (e: Omit<StageEvent, "run" | "time" | "stage" | "key" | "seconds" | "start" | "end" | "worker">): void => {
     const end = Date.now();
     ctx.events.append({
@@ -174,7 +200,7 @@ export async function runCached(
   };
 
   const work = (async (): Promise<Flight> => {
-    const first = await readEntry(ctx, name, key);
+    const first = known ?? (await readEntry(ctx, name, key));
     if (first.status === "hit") {
       const damaged = await changedOutputFiles(first.files, ctx.digests);
       if (damaged.length === 0) {
@@ -265,6 +291,39 @@ export async function runCached(
   } finally {
     inFlight.delete(key);
   }
+}
+
+/** A read that completes synchronously (the directory store's, for entries up to 1 MiB), else `undefined` (the general path reads again, asynchronously). */
+function readEntrySync(ctx: CacheContext, stage: string, key: string): ReadResult | undefined {
+  let result: ReadResult | Promise<ReadResult>;
+  try {
+    result = ctx.store.get(stage, key);
+  } catch (error) {
+    return { status: "unreadable", reason: describe(error) };
+  }
+  if (result instanceof Promise) {
+    result.catch(() => undefined); // read again by the general path
+    return undefined;
+  }
+  return result;
+}
+
+/** JSON of a stage name, by name: a hit writes it into its event line. */
+const stageJson = new Map<string, string>();
+
+/**
+ * The event line of a hit, written out rather than `JSON.stringify`ed (a third of the cost): the
+ * same fields, in the same order, as the general path's `emit` gives a hit.
+ */
+function hitLine(stage: string, key: string, started: number, bytes: number, place: RunPlace | undefined): string {
+  const end = Date.now();
+  let name = stageJson.get(stage);
+  if (name === undefined) stageJson.set(stage, (name = JSON.stringify(stage)));
+  const run = JSON.stringify(process.env.MEMOPIPE_RUN_ID ?? RUN_ID);
+  const where =
+    (place?.graph !== undefined ? `,"graph":${JSON.stringify(place.graph)}` : "") +
+    (place?.predecessors !== undefined ? `,"predecessors":${JSON.stringify(place.predecessors)}` : "");
+  return `{"v":2,"run":${run},"time":"${new Date(end).toISOString()}","stage":${name},"key":"${key}","seconds":${(end - started) / 1000},"start":${started},"end":${end},"worker":${JSON.stringify((worker ??= `${hostname()}:${process.pid}`))}${where},"status":"hit","reasons":[],"outputBytes":${bytes}}\n`;
 }
 
 /** A store read that never throws: an unexpected error reads as `unreadable`. */
