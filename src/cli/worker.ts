@@ -64,6 +64,7 @@ export function addWorker(program: Command): void {
       const root = flags.root ?? projectRoot();
       const terminal = process.stdout.isTTY === true;
       const { startWorker } = await import("../runtime/runner/bullmq/worker-host.js");
+      const { stageJobs } = await import("../dsl/stage-jobs.js");
       const host = await startWorker({
         connection: flags.connection,
         queue: flags.queue,
@@ -73,6 +74,7 @@ export function addWorker(program: Command): void {
         prefix: flags.prefix,
         lockMs,
         maxStalls,
+        stages: stageJobs,
         log: (event) => {
           if (event.kind === "problem") console.error(err.yellow(`memopipe worker: ${event.message}`));
           else if (event.kind === "ready") console.log(terminal ? out.dim(event.message) : `${new Date().toISOString()} ready ${event.message}`);

@@ -125,17 +125,18 @@ export function stagePart(spec: StageSpec): StagePart {
 }
 
 /**
- * Runs a stage once (`place`: where it sits in a DAG run, for its event). The inputs are copied (never kept between runs: memori accumulated them), the
+ * Runs a stage once (`place`: where it sits in a DAG run, for its event; `store`: another store than the stage's own, for a cached stage). The inputs are copied (never kept between runs: memori accumulated them), the
  * fixed inputs are applied last, and the result is checked and named.
  */
-export async function runStage(spec: StageSpec, inputs: unknown, place?: RunPlace): Promise<Record<string, unknown>> {
+export async function runStage(spec: StageSpec, inputs: unknown, place?: RunPlace, store?: CacheStore): Promise<Record<string, unknown>> {
   if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) {
     throw new MemopipeError(`stage '${spec.name}' takes one object of named inputs, got ${Array.isArray(inputs) ? "an array" : typeof inputs}`);
   }
   const merged: Record<string, unknown> = { ...(inputs as Record<string, unknown>), ...spec.fixed };
   const call = async (args: Record<string, unknown>) => nameOutputs(spec, await spec.fn({ ...args }));
   if (!spec.cache) return call(merged);
-  return runCached(spec.name, spec.fn, merged, spec.cache, call, place);
+  // `store`: the bullmq Runner's, on the caller (a hit) and on a worker (a job) alike
+  return runCached(spec.name, spec.fn, merged, store ? { ...spec.cache, store } : spec.cache, call, place);
 }
 
 function nameOutputs(spec: StageSpec, result: unknown): Record<string, unknown> {

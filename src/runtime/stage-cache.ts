@@ -326,6 +326,22 @@ function hitLine(stage: string, key: string, started: number, bytes: number, pla
   return `{"v":2,"run":${run},"time":"${new Date(end).toISOString()}","stage":${name},"key":"${key}","seconds":${(end - started) / 1000},"start":${started},"end":${end},"worker":${JSON.stringify((worker ??= `${hostname()}:${process.pid}`))}${where},"status":"hit","reasons":[],"outputBytes":${bytes}}\n`;
 }
 
+/**
+ * The cache key of a run of a cached stage with these inputs (what `runCached` computes first), and
+ * the code fingerprint in it: the bullmq Runner looks the key up in the store before it sends a
+ * stage to a worker, and a worker checks that its inputs give the caller's key (a file input with
+ * other contents on that machine does not).
+ *
+ * @example
+ * const { key, code } = await cacheKeyFor("register", fn, { img: file("sub-01.nii") }, settings);
+ */
+export async function cacheKeyFor(name: string, fn: Function, inputs: Record<string, unknown>, settings: CacheSettings): Promise<{ key: string; code: string }> {
+  const ctx = context(settings);
+  const manifest = await inputManifest(name, inputs, ctx, settings);
+  const code = await codeFingerprint(name, fn);
+  return { key: cacheKey({ stage: name, code: code.fingerprint, inputs: digestsOf(manifest) }), code: code.fingerprint };
+}
+
 /** A store read that never throws: an unexpected error reads as `unreadable`. */
 async function readEntry(ctx: CacheContext, stage: string, key: string): Promise<ReadResult> {
   try {

@@ -8,6 +8,7 @@ import { createPool, type ThreadPool } from "./pool.js";
 import { progressReporter, type ProgressOptions } from "./progress.js";
 import type { WorkerReply } from "./worker.js";
 import type { Backend } from "./backend.js";
+import type { BullmqBackend } from "./bullmq/client.js";
 import { checkBullmqOptions, type BullmqRunnerOptions } from "./bullmq/options.js";
 import { onShutdown } from "../shutdown.js";
 
@@ -149,6 +150,18 @@ export class Runner {
     const remote = this.#remote;
     this.#remote = undefined;
     await Promise.all([pool?.close(), remote?.then((b) => b.close(), () => undefined)]);
+  }
+
+  /**
+   * @internal A DAG run's cached stages on this Runner's workers (src/dsl/dag-remote.ts);
+   * `undefined` for the local backends, which a DAG does not use.
+   */
+  async startStages(): Promise<Awaited<ReturnType<BullmqBackend["startStages"]>> | undefined> {
+    const options = this.#bullmq;
+    if (!options) return undefined;
+    this.#remote ??= import("./bullmq/client.js").then(({ BullmqBackend }) => new BullmqBackend(options));
+    this.#remote.catch(() => (this.#remote = undefined));
+    return ((await this.#remote) as BullmqBackend).startStages();
   }
 
   /**

@@ -102,6 +102,17 @@ export function loadTask(module: string, name: string): Promise<(point: unknown)
   return handler;
 }
 
+/**
+ * A module's exports, imported as task modules are (TypeScript through tsx): where the bullmq
+ * Runner looks for a DAG's stages.
+ *
+ * @example
+ * const exports = await loadModule("file:///app/pipeline.ts");
+ */
+export async function loadModule(module: string): Promise<Record<string, unknown>> {
+  return (await importModule(module)) as Record<string, unknown>;
+}
+
 async function loadExport(module: string, name: string): Promise<(point: unknown) => unknown> {
   const mod = (await importModule(module)) as Record<string, unknown>;
   // A CommonJS module imported from ESM exposes its exports as `default` too.

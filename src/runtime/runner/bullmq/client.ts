@@ -25,7 +25,7 @@
 import { fileURLToPath } from "node:url";
 import type { ConnectionOptions, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { randomBytes } from "../../lazy-builtins.js";
+import { hash, randomBytes } from "../../lazy-builtins.js";
 import { MemopipeError } from "../../errors.js";
 import { importOptional } from "../../optional-package.js";
 import { projectRoot } from "../../project.js";
@@ -37,6 +37,7 @@ import { typeScriptTwin } from "../source-module.js";
 import { loadTask } from "../worker.js";
 import { CODE_REFUSAL, SETUP_REFUSAL, WorkerCodeError, WorkerSetupError } from "./errors.js";
 import { decodeValue, encodeValue, errorFromReason, JOB_FORMAT, type PointJob } from "./job-format.js";
+import type { StageJob } from "./stage-job.js";
 import { checkBullmqOptions, type BullmqRunnerOptions } from "./options.js";
 import { relativeModule, taskFingerprint, taskName } from "./task-code.js";
 
@@ -89,17 +90,60 @@ export class BullmqBackend implements Backend {
       const connected = await this.#connect();
       await this.#inUse(connected);
       const resolved = await resolveTask(task, this.#root);
-      const run = new RemoteRun(this, connected, resolved, {
-        attempts: this.#options.attempts ?? DEFAULT_ATTEMPTS,
-        keepJobsMs: this.#options.keepJobsMs ?? DEFAULT_KEEP_JOBS_MS,
-        checkMs: this.#options.checkMs ?? DEFAULT_CHECK_MS,
+      const build: JobBuilder = async (point) => ({
+        name: resolved.name,
+        data: { memopipe: JOB_FORMAT, kind: "point", module: resolved.module, export: resolved.export, code: resolved.code, value: await encodeValue(point, connected.store), namespace: connected.store.namespace },
       });
+      const run = new RemoteRun(this, connected, build, this.#settings());
       this.#liveRuns.add(run);
       return run;
     } catch (error) {
       this.runEnded();
       throw error;
     }
+  }
+
+  /**
+   * @internal A run of a DAG's cached stages (src/dsl/dag-remote.ts): each submission's point is a
+   * `StageSubmission`; its job is deduplicated by stage and key, so that two callers running the
+   * same DAG share one job (and a worker's claim makes one computation of the key in any case).
+   */
+  async startStages(): Promise<BackendRun & { readonly store: RedisStore; readonly root: string }> {
+    this.#runs++;
+    try {
+      const connected = await this.#connect();
+      await this.#inUse(connected);
+      const root = this.#root;
+      const build: JobBuilder = async (point) => {
+        const s = point as StageSubmission;
+        const data: StageJob = {
+          memopipe: JOB_FORMAT,
+          kind: "stage",
+          module: s.module,
+          export: s.export,
+          stage: s.stage,
+          key: s.key,
+          code: s.code,
+          value: await encodeValue(s.inputs, connected.store),
+          namespace: connected.store.namespace,
+        };
+        return { name: `stage ${s.stage}`, data, dedup: hash("sha256", `${connected.store.namespace}\0${s.stage}\0${s.key}`, "hex") };
+      };
+      const run = new RemoteRun(this, connected, build, this.#settings());
+      this.#liveRuns.add(run);
+      return Object.assign(run, { store: connected.store, root });
+    } catch (error) {
+      this.runEnded();
+      throw error;
+    }
+  }
+
+  #settings(): RunSettings {
+    return {
+      attempts: this.#options.attempts ?? DEFAULT_ATTEMPTS,
+      keepJobsMs: this.#options.keepJobsMs ?? DEFAULT_KEEP_JOBS_MS,
+      checkMs: this.#options.checkMs ?? DEFAULT_CHECK_MS,
+    };
   }
 
   /** @internal A run registers its job waiters here (before it adds the jobs). */
@@ -251,7 +295,26 @@ interface RunSettings {
 
 interface Pending {
   readonly index: number;
-  readonly job: { readonly name: string; readonly data: PointJob; readonly opts: Record<string, unknown> };
+  readonly job: { readonly name: string; readonly data: PointJob | StageJob; readonly opts: Record<string, unknown> };
+}
+
+/** How a run makes a job of a submitted point: its name, data, and (stages) its deduplication id. */
+type JobBuilder = (point: object) => Promise<{ name: string; data: PointJob | StageJob; dedup?: string }>;
+
+/**
+ * A DAG stage handed to the backend: where the workers find it, its cache key and code fingerprint
+ * on the caller, and its inputs.
+ *
+ * @example
+ * const s: StageSubmission = { module: "src/pipeline.ts", export: "register", stage: "register", key, code, inputs: { img } };
+ */
+export interface StageSubmission {
+  readonly module: string;
+  readonly export: string;
+  readonly stage: string;
+  readonly key: string;
+  readonly code: string;
+  readonly inputs: Record<string, unknown>;
 }
 
 /** One run: its jobs, their settlements, and the checks that find what events did not tell. */
@@ -270,7 +333,7 @@ class RemoteRun implements BackendRun {
   constructor(
     private readonly backend: BullmqBackend,
     private readonly c: Connected,
-    private readonly task: ResolvedTask,
+    private readonly build: JobBuilder,
     private readonly settings: RunSettings,
   ) {
     this.#quietMs = settings.checkMs;
@@ -284,12 +347,13 @@ class RemoteRun implements BackendRun {
     const jobs: Pending["job"][] = [];
     for (const { index, point } of points) {
       const jobId = `mp-${this.#id}-${index}`;
-      const data: PointJob = { memopipe: JOB_FORMAT, kind: "point", module: this.task.module, export: this.task.export, code: this.task.code, value: await encodeValue(point, this.c.store), namespace: this.c.store.namespace };
+      const { name, data, dedup } = await this.build(point);
       const job = {
-        name: this.task.name,
+        name,
         data,
         opts: {
           jobId,
+          ...(dedup ? { deduplication: { id: dedup } } : {}),
           attempts: this.settings.attempts,
           backoff: { type: "exponential", delay: 100 },
           removeOnComplete: { age: Math.ceil(this.settings.keepJobsMs / 1000) },
@@ -301,8 +365,33 @@ class RemoteRun implements BackendRun {
       this.#submitted++;
       jobs.push(job);
     }
-    for (let i = 0; i < jobs.length; i += CHUNK) await this.c.queue.addBulk(jobs.slice(i, i + CHUNK) as Parameters<Queue["addBulk"]>[0]);
+    await this.#add(jobs);
     this.#lastNews = Date.now();
+  }
+
+  /** `addBulk` per 1,000 jobs, following jobs that deduplication folds into others. */
+  async #add(jobs: Pending["job"][]): Promise<void> {
+    let folded = false;
+    for (let i = 0; i < jobs.length; i += CHUNK) {
+      const chunk = jobs.slice(i, i + CHUNK);
+      const added = await this.c.queue.addBulk(chunk as Parameters<Queue["addBulk"]>[0]);
+      // A deduplicated job comes back with the id of the job it was folded into (another caller's,
+      // under way): wait for that one instead. It may have ended before this waiter existed, so a
+      // check follows at once.
+      added.forEach((job, k) => {
+        const asked = chunk[k]!.opts.jobId as string;
+        if (!job.id || job.id === asked) return;
+        const pending = this.#pending.get(asked);
+        this.#pending.delete(asked);
+        this.backend.unwait(asked);
+        if (!pending || this.#pending.has(job.id)) return;
+        const id = job.id;
+        this.#pending.set(id, pending);
+        this.backend.wait(id, (end) => this.#ended(id, end));
+        folded = true;
+      });
+    }
+    if (folded) setImmediate(() => this.check("reconnected"));
   }
 
   /** A job ended (told by an event or by a check): settles its point once. */
@@ -379,6 +468,15 @@ class RemoteRun implements BackendRun {
         const pending = this.#pending.get(id);
         if (!pending) return;
         if (name === null) {
+          // Lost (Redis restarted). Sent again under its own id: a job it had been folded into
+          // is gone with it.
+          const own = pending.job.opts.jobId as string;
+          if (own !== id) {
+            this.#pending.delete(id);
+            this.backend.unwait(id);
+            this.#pending.set(own, pending);
+            this.backend.wait(own, (end) => this.#ended(own, end));
+          }
           lost.push(pending.job);
           return;
         }
@@ -395,7 +493,7 @@ class RemoteRun implements BackendRun {
         } else this.#ended(id, { kind: "failed", failedReason: failedReason ?? "the job failed" });
       });
     }
-    for (let i = 0; i < lost.length; i += CHUNK) await this.c.queue.addBulk(lost.slice(i, i + CHUNK) as Parameters<Queue["addBulk"]>[0]);
+    if (lost.length > 0) await this.#add(lost);
     if (found === 0 && lost.length === 0) this.#quietMs = Math.min(this.#quietMs * 2, 60_000);
   }
 

@@ -29,3 +29,5 @@ export class WorkerSetupError extends MemopipeError {
 /** The failure-reason names a worker gives these refusals (literal: bundlers may rename classes). */
 export const CODE_REFUSAL = "WorkerCodeError";
 export const SETUP_REFUSAL = "WorkerSetupError";
+/** A stage job whose inputs give the worker another key than the caller's (a file that differs there): a failure of that stage. */
+export const INPUTS_REFUSAL = "StageInputsError";

@@ -26,6 +26,7 @@
 import { isExactJson } from "../../cache/exact-json.js";
 import { deserialize, serialize } from "../../lazy-builtins.js";
 import { MemopipeError } from "../../errors.js";
+import type { StageJob } from "./stage-job.js";
 
 /** The format version of a job's data. A worker refuses a job of another version. */
 export const JOB_FORMAT = 1;
@@ -158,12 +159,18 @@ export function errorFromReason(reason: unknown): { name: string; message: strin
  * @example
  * const data = readJob(job.data); if (typeof data === "string") throw new UnrecoverableError(data);
  */
-export function readJob(data: unknown): PointJob | string {
+export function readJob(data: unknown): PointJob | StageJob | string {
   if (data === null || typeof data !== "object") return "not a memopipe job (its data is not an object)";
   const d = data as Partial<PointJob> & { memopipe?: unknown };
   if (d.memopipe === undefined) return "not a memopipe job (no memopipe field: was it added by something else?)";
   if (d.memopipe !== JOB_FORMAT) return `a memopipe job of format ${String(d.memopipe)}; this worker reads format ${JOB_FORMAT} (run the same memopipe version on callers and workers)`;
-  if (d.kind !== "point") return `a memopipe job of an unknown kind ${JSON.stringify(d.kind)}`;
+  const kind = (d as { kind?: unknown }).kind;
+  if (kind !== "point" && kind !== "stage") return `a memopipe job of an unknown kind ${JSON.stringify(kind)}`;
   if (typeof d.module !== "string" || typeof d.export !== "string" || typeof d.code !== "string" || d.value === undefined) return "a memopipe job without its module, export, code or value";
+  if (kind === "stage") {
+    const s = d as unknown as Partial<StageJob>;
+    if (typeof s.stage !== "string" || typeof s.key !== "string" || !/^[0-9a-f]{64}$/.test(s.key)) return "a memopipe stage job without its stage or key";
+    return d as unknown as StageJob;
+  }
   return d as PointJob;
 }

@@ -20,8 +20,10 @@ import type { Job } from "bullmq";
 import runPoint, { loadTask, type WorkerReply } from "../worker.js";
 import type { ThreadPool } from "../pool.js";
 import { errorInfo } from "../error-record.js";
-import { CODE_REFUSAL, SETUP_REFUSAL } from "./errors.js";
-import { decodeValue, encodeBytes, failureReason, JOB_FORMAT, readJob, type BlobStore } from "./job-format.js";
+import type { CacheStore } from "../../cache/types.js";
+import { CODE_REFUSAL, INPUTS_REFUSAL, SETUP_REFUSAL } from "./errors.js";
+import { decodeValue, encodeBytes, encodeValue, failureReason, JOB_FORMAT, readJob, type BlobStore } from "./job-format.js";
+import type { StageJob, StageJobs } from "./stage-job.js";
 import { moduleUnderRoot, taskFingerprint, taskName } from "./task-code.js";
 
 type Bullmq = typeof import("bullmq");
@@ -39,8 +41,10 @@ export interface ProcessorOptions {
   readonly bullmq: Bullmq;
   /** The project root the jobs' modules are relative to. */
   readonly root: string;
-  /** Where large points and results travel (a RedisStore on the caller's namespace). */
-  readonly blobs: (namespace: string | undefined) => BlobStore;
+  /** Where large points and results travel, and a DAG's cache entries live (a RedisStore on the caller's namespace). */
+  readonly blobs: (namespace: string | undefined) => BlobStore & CacheStore;
+  /** How to run a DAG's stages (src/dsl/stage-jobs.ts); without it, stage jobs are refused. */
+  readonly stages?: StageJobs;
   /** Worker threads for the points (`--threads K`), or none: the points run in this thread. */
   readonly pool?: ThreadPool;
   /** Aborted when the worker hands its jobs back (a second signal, or the grace period is over). */
@@ -58,11 +62,11 @@ const HANDED_BACK: unique symbol = Symbol("handed back");
  */
 export function createProcessor(options: ProcessorOptions): (job: Job, token?: string) => Promise<unknown> {
   const { bullmq } = options;
-  const tasks = new Map<string, Promise<{ href: string; code: string } | string>>();
+  const tasks = new Map<string, Promise<{ href: string; code: string; exported: unknown } | string>>();
   const refuse = (name: string, message: string) => new bullmq.UnrecoverableError(failureReason({ name, message }));
 
   /** The task's module here and this worker's fingerprint of it (loaded once), or what is wrong. */
-  function taskHere(module: string, name: string): Promise<{ href: string; code: string } | string> {
+  function taskHere(module: string, name: string): Promise<{ href: string; code: string; exported: unknown } | string> {
     const key = `${module}\0${name}`;
     let found = tasks.get(key);
     if (!found) {
@@ -70,8 +74,9 @@ export function createProcessor(options: ProcessorOptions): (job: Job, token?: s
         const href = moduleUnderRoot(module, options.root);
         if (!href.startsWith("file:")) return href;
         try {
-          await loadTask(href, name); // loads here, so that a missing export is a setup error, not a point error
-          return { href, code: taskFingerprint(fileURLToPath(href), name) };
+          // loaded here, so that a missing export is a setup error, not a point error
+          const exported = await loadTask(href, name);
+          return { href, code: taskFingerprint(fileURLToPath(href), name), exported };
         } catch (error) {
           return errorInfo(error).message;
         }
@@ -87,13 +92,14 @@ export function createProcessor(options: ProcessorOptions): (job: Job, token?: s
     const task = await taskHere(data.module, data.export);
     const label = taskName(data.module, data.export);
     if (typeof task === "string") throw refuse(SETUP_REFUSAL, `worker ${WORKER_ID} cannot run ${label}: ${task}`);
+    const blobs = options.blobs(data.namespace);
+    if (data.kind === "stage") return handBackOr(job, token, () => runStageJob(data, task.exported, blobs, job.id ?? "?"));
     if (task.code !== data.code) {
       throw refuse(
         CODE_REFUSAL,
         `worker ${WORKER_ID} refuses job ${job.id}: it runs other code than the caller for ${label} (its fingerprint ${task.code.slice(0, 12)}…, the job's ${data.code.slice(0, 12)}…); nothing was computed — run the workers on the caller's checkout`,
       );
     }
-    const blobs = options.blobs(data.namespace);
     const compute = async (): Promise<unknown> => {
       const point = await decodeValue(data.value, blobs);
       let reply: WorkerReply;
@@ -108,6 +114,36 @@ export function createProcessor(options: ProcessorOptions): (job: Job, token?: s
       if (!reply.ok) throw new Error(failureReason(reply.error));
       return { memopipe: JOB_FORMAT, value: await encodeBytes(reply.bytes, "v8", blobs) };
     };
+    return handBackOr(job, token, compute);
+  };
+
+  /** A stage's job: the same stage and code here, inputs that give the caller's key, then the stage's cached run on the shared store. */
+  async function runStageJob(data: StageJob, exported: unknown, store: BlobStore & CacheStore, jobId: string): Promise<unknown> {
+    const stages = options.stages;
+    const label = `stage '${data.stage}' (${taskName(data.module, data.export)})`;
+    if (!stages) throw refuse(SETUP_REFUSAL, `worker ${WORKER_ID} cannot run ${label}: it runs no DAG stages`);
+    const spec = stages.spec(exported, data.stage);
+    if (typeof spec === "string") throw refuse(SETUP_REFUSAL, `worker ${WORKER_ID} cannot run ${label}: ${spec}`);
+    const inputs = (await decodeValue(data.value, store)) as Record<string, unknown>;
+    const { key, code } = await stages.key(spec, inputs, store);
+    if (code !== data.code) {
+      throw refuse(
+        CODE_REFUSAL,
+        `worker ${WORKER_ID} refuses job ${jobId}: it runs other code than the caller for ${label} (its fingerprint ${code.slice(0, 12)}…, the job's ${data.code.slice(0, 12)}…); nothing was computed — run the workers on the caller's checkout`,
+      );
+    }
+    if (key !== data.key) {
+      throw refuse(
+        INPUTS_REFUSAL,
+        `worker ${WORKER_ID} refuses job ${jobId}: the inputs of ${label} give another cache key here than on the caller (a file input with other contents on this machine?); nothing was computed`,
+      );
+    }
+    const outputs = await stages.run(spec, inputs, store);
+    return { memopipe: JOB_FORMAT, key, value: await encodeValue(outputs, store) };
+  }
+
+  /** Runs `compute`, unless the worker hands its jobs back first: then the job goes back to the queue. */
+  async function handBackOr(job: Job, token: string | undefined, compute: () => Promise<unknown>): Promise<unknown> {
     const handBack = options.handBack;
     let onAbort: (() => void) | undefined;
     const handedBack = new Promise<typeof HANDED_BACK>((resolve) => {
@@ -124,5 +160,5 @@ export function createProcessor(options: ProcessorOptions): (job: Job, token?: s
     // (not after the lock expires), and counts as neither a failure nor a stall.
     await job.moveToWait(token);
     throw new bullmq.WaitingError();
-  };
+  }
 }

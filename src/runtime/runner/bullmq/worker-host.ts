@@ -26,6 +26,7 @@ import { errorFromReason } from "./job-format.js";
 import { createProcessor, WORKER_ID } from "./processor.js";
 import { CODE_REFUSAL, SETUP_REFUSAL } from "./errors.js";
 import { taskName } from "./task-code.js";
+import type { StageJobs } from "./stage-job.js";
 
 type Bullmq = typeof import("bullmq");
 
@@ -73,6 +74,8 @@ export interface WorkerHostOptions {
   /** How many times a job may lose its worker before it fails (default 3). */
   readonly maxStalls?: number;
   readonly log: (event: WorkerEvent) => void;
+  /** How to run a DAG's stages (src/dsl/stage-jobs.ts; `memopipe worker` gives it). */
+  readonly stages?: StageJobs;
 }
 
 /**
@@ -119,7 +122,7 @@ export async function startWorker(options: WorkerHostOptions): Promise<WorkerHos
   };
   const pool: ThreadPool | undefined = options.threads > 0 ? createPool({ threads: options.threads }) : undefined;
   const handBack = new AbortController();
-  const processor = createProcessor({ bullmq, root: options.root, blobs, handBack: handBack.signal, ...(pool ? { pool } : {}) });
+  const processor = createProcessor({ bullmq, root: options.root, blobs, handBack: handBack.signal, ...(pool ? { pool } : {}), ...(options.stages ? { stages: options.stages } : {}) });
   const started = new Map<string, number>();
   const worker: Worker = new bullmq.Worker(
     options.queue,
