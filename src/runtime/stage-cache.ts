@@ -160,7 +160,7 @@ export async function runCached(
   // line — no closures, no promise of our own, nothing registered (nothing can interleave: there is
   // no await between the read and the return). Everything else takes the general path below.
   const read = readEntrySync(ctx, name, key);
-  if (read !== undefined && read.status === "hit" && read.files.length === 0) {
+  if (read !== undefined && !(read instanceof Promise) && read.status === "hit" && read.files.length === 0) {
     ctx.events.appendLine(hitLine(name, key, started, read.bytes, place));
     return read.outputs as Record<string, unknown>;
   }
@@ -179,7 +179,7 @@ async function runGeneral(
   manifest: Manifest,
   code: CodeRecord,
   key: string,
-  known: ReadResult | undefined,
+  known: ReadResult | Promise<ReadResult> | undefined,
 ): Promise<Record<string, unknown>> {
   const emit = (e: Omit<StageEvent, "run" | "time" | "stage" | "key" | "seconds" | "start" | "end" | "worker">): void => {
     const end = Date.now();
@@ -200,7 +200,7 @@ async function runGeneral(
   };
 
   const work = (async (): Promise<Flight> => {
-    const first = known ?? (await readEntry(ctx, name, key));
+    const first = (await known) ?? (await readEntry(ctx, name, key));
     if (first.status === "hit") {
       const damaged = await changedOutputFiles(first.files, ctx.digests);
       if (damaged.length === 0) {
@@ -293,18 +293,19 @@ async function runGeneral(
   }
 }
 
-/** A read that completes synchronously (the directory store's, for entries up to 1 MiB), else `undefined` (the general path reads again, asynchronously). */
-function readEntrySync(ctx: CacheContext, stage: string, key: string): ReadResult | undefined {
+/**
+ * The store's read: its result when it completes synchronously (the directory store's, for entries
+ * up to 1 MiB), else its Promise, which never rejects (the general path awaits it: an asynchronous
+ * store — Redis — is read once, not twice).
+ */
+function readEntrySync(ctx: CacheContext, stage: string, key: string): ReadResult | Promise<ReadResult> {
   let result: ReadResult | Promise<ReadResult>;
   try {
     result = ctx.store.get(stage, key);
   } catch (error) {
     return { status: "unreadable", reason: describe(error) };
   }
-  if (result instanceof Promise) {
-    result.catch(() => undefined); // read again by the general path
-    return undefined;
-  }
+  if (result instanceof Promise) return result.catch((error: unknown): ReadResult => ({ status: "unreadable", reason: describe(error) }));
   return result;
 }
 
