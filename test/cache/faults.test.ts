@@ -17,6 +17,7 @@ import { CacheWriteError } from "../../src/runtime/errors.js";
 import { readLastRun, trimEvents, type StageEvent } from "../../src/runtime/events.js";
 import { escapeText, formatWhy, lastRun } from "../../src/runtime/why.js";
 import { entryFiles } from "../helpers/cache-files.js";
+import { otherUser } from "../helpers/other-user.js";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/cached-run.ts", import.meta.url));
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -42,8 +43,10 @@ function runFixture(dir: string, spec: Record<string, unknown>, as?: { uid: numb
     if (out.includes("computing\n")) started();
   });
   child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+  // a spawn that fails (EACCES, ENOENT) emits "error" and never "exit": reported as the stderr
+  child.on("error", (e) => (err += `spawn failed: ${e.message}\n`));
   const done = new Promise<{ results: Result[]; code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on("exit", (code, signal) =>
+    child.on("close", (code, signal) =>
       resolve({
         results: out
           .split("\n")
@@ -121,12 +124,12 @@ describe("compute once across processes (claim)", () => {
 
 describe("a cache that cannot be written still serves hits and returns every value", () => {
   it("another user's cache (read-only for us): hits served, a miss computed and returned, one warning", async () => {
-    if (!isRoot) return console.warn("skipped: needs root to run a child as another user");
+    const nobody = otherUser(REPO);
+    if (typeof nobody === "string") return console.warn(`skipped: ${nobody}`);
     // written as root (mode 755/644 under the default umask), read as nobody
     const populate = await runFixture(dir, { n: 1 }).done;
     expect(populate.results[0]).toMatchObject({ v: 2, status: "ran" });
     chmodSync(base, 0o755);
-    const nobody = { uid: 65534, gid: 65534 };
     const r = await runFixture(dir, { n: 1, runs: 1 }, nobody).done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.results[0]!.v).toBe(2); // the hit, read from an entry it cannot write
