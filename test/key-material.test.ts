@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { digest } from "../src/runtime/cache/canonical.js";
 import { FileDigests, resolveFiles } from "../src/runtime/cache/file-digest.js";
-import { keyMaterial } from "../src/runtime/cache/key-material.js";
+import { keyMaterial, keyMaterialSync } from "../src/runtime/cache/key-material.js";
 import { FileRef, ResolvedFile } from "../src/runtime/cache/types.js";
 import { MemopipeError, UnrecordableValueError } from "../src/runtime/errors.js";
 
@@ -157,5 +157,26 @@ describe("keyMaterial", () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe("keyMaterialSync (the hit path's manifest without a promise)", () => {
+  it("answers as keyMaterial does once the stat cache vouches for every file, and not before", async () => {
+    const a = aged("sync-a");
+    const b = aged("sync-b");
+    const inputs = { ref: new FileRef(a), list: [b, 1, "x"], n: 3, __proto__: 0 } as Record<string, unknown>;
+    Object.defineProperty(inputs, "__proto__", { value: 0, enumerable: true });
+    const digests = new FileDigests();
+    const options = { hashStringPaths: true, stage: "s" };
+    expect(keyMaterialSync(inputs, digests, options)).toBeUndefined(); // the stat cache is not loaded yet
+    const full = await keyMaterial(inputs, digests, options); // loads, reads and hashes both files
+    expect(Object.keys(full)).toEqual(["__proto__", "list", "n", "ref"]);
+    const sync = keyMaterialSync(inputs, digests, options);
+    expect(sync).toEqual(full);
+    // a file the stat cache does not know: it must be read, so the synchronous answer is "ask the other"
+    const c = aged("sync-c");
+    expect(keyMaterialSync({ ...inputs, more: new FileRef(c) }, digests, options)).toBeUndefined();
+    expect(() => keyMaterialSync({ f: () => 1 }, digests, options)).toThrow(UnrecordableValueError);
+    expect(() => keyMaterialSync({ f: () => 1 }, digests, options)).toThrow(/stage 's'/);
   });
 });

@@ -22,11 +22,23 @@
  */
 import type * as Crypto from "node:crypto";
 import type * as V8 from "node:v8";
+import type * as Zlib from "node:zlib";
 
 let crypto: typeof Crypto | undefined;
 let v8: typeof V8 | undefined;
 const nodeCrypto = (): typeof Crypto => (crypto ??= process.getBuiltinModule("node:crypto"));
 const nodeV8 = (): typeof V8 => (v8 ??= process.getBuiltinModule("node:v8"));
+let zlibCrc32: ((data: Uint8Array) => number) | undefined;
+
+/**
+ * `zlib.crc32` (CRC-32, IEEE; Node ≥ 20.15), loading `node:zlib` on the first call.
+ *
+ * @example
+ * crc32(Buffer.from("abc")); // 891568578
+ */
+export function crc32(data: Uint8Array): number {
+  return (zlibCrc32 ??= (process.getBuiltinModule("node:zlib") as typeof Zlib).crc32)(data);
+}
 
 /**
  * `crypto.createHash`, loading `node:crypto` on the first call.

@@ -14,7 +14,7 @@
 import { hostname } from "node:os";
 import path from "node:path";
 import { cacheKey } from "./cache/canonical.js";
-import { keyMaterial } from "./cache/key-material.js";
+import { type InputKey, keyMaterial, keyMaterialSync } from "./cache/key-material.js";
 import { FileDigests, mayBePath } from "./cache/file-digest.js";
 import { DirectoryStore } from "./cache/directory-store.js";
 import { isExactJson } from "./cache/exact-json.js";
@@ -150,7 +150,9 @@ export async function runCached(
 ): Promise<Record<string, unknown>> {
   const ctx = context(settings);
   const started = Date.now();
-  const manifest = await inputManifest(name, inputs, ctx, settings);
+  // No await on a hit whose files are all in the stat cache: the manifest at once (see keyMaterialSync).
+  const known = keyMaterialSync(inputs, ctx.digests, { hashStringPaths: settings.hashStringPaths, stage: name });
+  const manifest = known !== undefined ? manifestOf(known) : await inputManifest(name, inputs, ctx, settings);
   const code = codeFingerprint(name, fn);
   const key = cacheKey({ stage: name, code: code.fingerprint, inputs: digestsOf(manifest) });
   const flight = inFlight.get(key);
@@ -399,7 +401,10 @@ async function reasonsFor(
 type Manifest = Record<string, InputRecord>;
 
 async function inputManifest(stage: string, inputs: Record<string, unknown>, ctx: CacheContext, settings: CacheSettings): Promise<Manifest> {
-  const material = await keyMaterial(inputs, ctx.digests, { hashStringPaths: settings.hashStringPaths, stage });
+  return manifestOf(await keyMaterial(inputs, ctx.digests, { hashStringPaths: settings.hashStringPaths, stage }));
+}
+
+function manifestOf(material: Record<string, InputKey>): Manifest {
   const manifest = Object.create(null) as Manifest;
   for (const name of Object.keys(material)) {
     const { digest, files } = material[name]!;

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile, copyFile, chmod } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, sep, dirname } from "node:path";
@@ -111,7 +112,7 @@ describe("entry files", () => {
     const [file] = entryFiles(dir);
     expect(relative(dir, file!)).toBe(join("entries", "register", key.slice(0, 2), key));
     const lines = (await readFile(file!, "utf8")).split("\n");
-    expect(lines[0]).toMatch(/^memopipe-entry 2 sha256 [0-9a-f]{64}$/);
+    expect(lines[0]).toMatch(/^memopipe-entry 3 crc32 [0-9a-f]{8}$/);
     expect(JSON.parse(lines[1]!)).toMatchObject({ stage: "register", key, files: [{ path: "out.nii" }] });
     expect(JSON.parse(lines[2]!)).toEqual(record); // the record, for people: `head -3` shows it
     expect(await store.latest("register")).toEqual(record);
@@ -134,6 +135,22 @@ describe("entry files", () => {
     expect(parseEntry(bytes, { stage: "t", key: record.key })).toMatch(/does not match its location/);
     expect(parseEntry(Buffer.alloc(0), { key: record.key })).toMatch(/empty/);
     expect(parseEntry(Buffer.alloc(bytes.length), { key: record.key })).toMatch(/bad first line/);
+  });
+
+  it("an entry of format 2 (a SHA-256 on line 1) is still read, and its checksum still checked", () => {
+    const record: EntryRecord = { format: 2, stage: "s", key: keyOf("k2"), createdAt: new Date(0).toISOString(), inputs: {}, code: { fingerprint: keyOf("c"), source: "codegen" }, outputs: { codec: "json", size: 3 } };
+    const v3 = encodeEntry(record, Buffer.from("[1]"));
+    const rest = v3.subarray(LINE1_BYTES);
+    const v2 = Buffer.concat([Buffer.from(`memopipe-entry 2 sha256 ${createHash("sha256").update(rest).digest("hex")}\n`, "latin1"), rest]);
+    const parsed = parseEntry(v2, { stage: "s", key: record.key });
+    if (typeof parsed === "string") throw new Error(parsed);
+    expect(parsed.record()).toEqual(record);
+    expect(parsed.bytes.subarray(parsed.payloadStart).toString()).toBe("[1]");
+    for (const i of [89, 100, v2.length - 1]) {
+      const damaged = Buffer.from(v2);
+      damaged[i]! ^= 1;
+      expect(parseEntry(damaged, { stage: "s", key: record.key })).toBe("checksum mismatch");
+    }
   });
 
   it("round trips what the payload codec keeps: Map, Set, Date, BigInt, typed arrays, -0, cycles", async () => {
@@ -190,7 +207,7 @@ describe("damaged entries", () => {
       const bytes = await readFile(file());
       const text = bytes.toString("latin1");
       const grown = Buffer.concat([bytes, Buffer.from("xx")]);
-      const rehashed = `memopipe-entry 2 sha256 ${createHash("sha256").update(grown.subarray(LINE1_BYTES)).digest("hex")}\n`;
+      const rehashed = `memopipe-entry 3 crc32 ${crc32(grown.subarray(LINE1_BYTES)).toString(16).padStart(8, "0")}\n`;
       grown.write(rehashed, 0, "latin1");
       expect(text.length).toBeGreaterThan(0);
       await writeFile(file(), grown);

@@ -38,7 +38,7 @@ import { join, resolve } from "node:path";
 import { CacheWriteError } from "../errors.js";
 import { trimEvents } from "../events.js";
 import { DirectoryClaims } from "./dir-claim.js";
-import { encodeEntry, parseEntry, type ParsedEntry } from "./entry-file.js";
+import { encodeEntry, line1End, parseEntry, type ParsedEntry } from "./entry-file.js";
 import { decodePayload } from "./payload.js";
 import { APPEND_NO_FOLLOW, CREATE_EXCLUSIVE, SafeDirs } from "./safe-dirs.js";
 import { assertKey, isKey, stageDirName } from "./safe-name.js";
@@ -758,8 +758,8 @@ async function readHead(path: string, stageDir: string, key: string): Promise<Fo
 }
 
 function parseHead(buffer: Buffer, fileSize: number, stageDir: string, key: string): EntryRecord | string {
-  const line1 = 89;
-  if (buffer.length < line1 || !buffer.toString("latin1", 0, 24).startsWith("memopipe-entry 2 ")) return "not an entry";
+  const line1 = line1End(buffer);
+  if (line1 < 0) return "not an entry";
   const hotEnd = buffer.indexOf(0x0a, line1);
   if (hotEnd < 0) return buffer.length < fileSize ? "short" : "no header";
   let hot: { stage?: unknown; key?: unknown; size?: unknown; record?: unknown };

@@ -63,6 +63,17 @@ export class FileDigests {
   private dirty = false;
 
   /**
+   * Whether the persisted records are loaded: then {@link cachedDigest} answers every file the
+   * stat cache knows, and a caller may skip `await load()`.
+   *
+   * @example
+   * if (!digests.ready) await digests.load();
+   */
+  get ready(): boolean {
+    return this.loaded;
+  }
+
+  /**
    * Counters: `hits` served from the stat cache, `hashes` files read and hashed (retries included).
    *
    * @example

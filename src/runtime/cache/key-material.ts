@@ -119,6 +119,41 @@ export async function keyMaterial(
   return out;
 }
 
+/**
+ * {@link keyMaterial} without a promise, when it can answer at once: the stat cache is loaded and
+ * every file the inputs name is in it (a hit's usual case). `undefined` when a file must be read
+ * (the caller then awaits `keyMaterial`). The hit path saves the five microtask hops of the
+ * asynchronous version (~2 µs of a ~40 µs hit).
+ *
+ * @throws UnrecordableValueError as `keyMaterial` does.
+ * @example
+ * const material = keyMaterialSync(inputs, digests, options) ?? (await keyMaterial(inputs, digests, options));
+ */
+export function keyMaterialSync(
+  inputs: Readonly<Record<string, unknown>>,
+  digests: FileDigests,
+  options: { readonly hashStringPaths: boolean; readonly stage?: string },
+): Record<string, InputKey> | undefined {
+  if (!digests.ready) return undefined;
+  const known = new Map<string, ResolvedFile | null>();
+  const out = Object.create(null) as Record<string, InputKey>;
+  for (const name of Object.keys(inputs).sort()) {
+    const resolver = new Resolver(digests, options.hashStringPaths, known);
+    let d: string;
+    try {
+      d = digestWith(inputs[name], `inputs.${name}`, resolver);
+    } catch (error) {
+      if (error instanceof UnrecordableValueError && options.stage !== undefined && error.stage === undefined) {
+        throw new UnrecordableValueError(error.path, error.kind, options.stage);
+      }
+      throw error;
+    }
+    if (resolver.pending.size > 0) return undefined;
+    out[name] = { digest: d, files: resolver.files };
+  }
+  return out;
+}
+
 async function inputKey(
   value: unknown,
   path: string,
