@@ -1,7 +1,7 @@
 import { ASYNC_PIPELINE, alwaysAsync, isAlwaysAsync } from "./async-steps.js";
-import { PipelineStepError } from "./errors.js";
-import { defineShape, isNested, markResult, settleFork } from "./fork.js";
-import { runFrom, type Program, type StepOp } from "./program.js";
+import { defineShape, isNested, markResult } from "./fork.js";
+import { generate } from "./generate.js";
+import { PROGRAM, runFrom, type Program } from "./program.js";
 
 /** How a built pipeline runs: generated code (the default) or the interpreter (program.ts). */
 export type CompileMode = "codegen" | "interpret";
@@ -60,9 +60,11 @@ export type CompileMode = "codegen" | "interpret";
  * - Forks are written out: each branch's result goes into a local; a `merge(h)` or `to(C)` right
  *   after the fork is called with those locals (no tuple at all), and otherwise the tuple is a
  *   plain array literal (fork.ts says how `flatten` still knows fork tuples from other arrays).
+ * - A built pipeline used as a step or a fork branch is written out in place too, as a block over
+ *   its own locals, with its own continuation (generate.ts, which writes all of this source).
  * - The async continuation is generated too: a fall-through `switch` enters it right after the
  *   step whose Promise it awaits, and it awaits only what is a thenable.
- * - `i` is the position of the running operation, so a throw or a rejection is wrapped once, as a
+ * - `i` is the site of the running operation, so a throw or a rejection is wrapped once per level, as a
  *   `PipelineStepError` naming that step.
  * - Each source carries its own number (`// memopipe pipeline #7`): V8 caches the compiled code
  *   of `new Function` by source text *with its type feedback*, so two pipelines of the same shape
@@ -79,6 +81,8 @@ export function compile(program: Program, mode: CompileMode = "codegen"): (input
   const interpreted = (input: unknown) => runFrom(program, 0, input, new Array(program.slotCount));
   const run = generated ?? interpreted;
   const inner = program.ops.some((op) => op.kind === "step" && op.alwaysAsync) ? alwaysAsync(run) : run;
+  // What other pipelines call: they may write its operations out in place instead (generate.ts).
+  Object.defineProperty(inner, PROGRAM, { value: program });
   const output = program.output;
   // The built pipeline tells other pipelines its result's shape (fork.ts). A result with nested
   // fork tuples carries its shape when it leaves memopipe (for the free `flatten`); inside another
@@ -89,96 +93,12 @@ export function compile(program: Program, mode: CompileMode = "codegen"): (input
   return defineShape(marked, () => output, inner);
 }
 
-/** How many pipelines were generated: numbers each source (see the comment above `compile`). */
-let generated = 0;
-
-/** The thenable check, written out at every step (see the comment above `compile`). */
-const thenable = (x: string) => `((typeof ${x} === "object" ? ${x} !== null : typeof ${x} === "function") && typeof ${x}.then === "function")`;
-
 function tryGenerate(program: Program): ((input: unknown) => unknown) | undefined {
-  const { ops, slotCount } = program;
-  const slots = Array.from({ length: slotCount }, (_, s) => `m${s}`);
-  // Every function the generated code calls is a closure constant c0, c1, … (never user text).
-  const consts: unknown[] = [];
-  const names = new Map<unknown, string>();
-  const ref = (value: unknown) => {
-    let name = names.get(value);
-    if (name === undefined) names.set(value, (name = `c${consts.push(value) - 1}`));
-    return name;
-  };
-  const temps: string[] = [];
-  const sync: string[] = [];
-  const resume: string[] = [];
-  /** The async continuation calls every step as a function (it is not the hot path). */
-  const resumeStep = (op: StepOp, i: number, args = "v") => {
-    resume.push(`i = ${i}; v = ${ref(op.fn)}(${args}); if (${thenable("v")}) v = await v;`, `case ${i}:`);
-  };
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    if (op.kind === "store") {
-      sync.push(`m${op.slot} = v;`);
-      resume.push(`m${op.slot} = v;`);
-      continue;
-    }
-    const args = [...op.before.map((s) => `m${s}`), "v", ...op.after.map((s) => `m${s}`)].join(", ");
-    resumeStep(op, i, args);
-    const inline = op.inline;
-    if (inline?.kind !== "fork") {
-      sync.push(`i = ${i}; v = ${ref(op.fn)}(${args}); if (${thenable("v")}) break s;`);
-      continue;
-    }
-    // A fork: each branch's result in a local; the tuple is made only if the next step needs it.
-    const rs = inline.branches.map((_, j) => `r${i}_${j}`);
-    temps.push(...rs);
-    sync.push(`i = ${i}; ${inline.branches.map((branch, j) => `${rs[j]} = ${ref(branch)}(v);`).join(" ")}`);
-    sync.push(`if (${rs.map(thenable).join(" || ")}) { v = ${ref(settleFork)}([${rs.join(", ")}]); break s; }`);
-    const next = ops[i + 1];
-    const fused = next?.kind === "step" ? next.inline : undefined;
-    if (fused?.kind === "merge" || fused?.kind === "to") {
-      // merge(h) / to(C) right after the fork: the branch results are its arguments, no tuple.
-      const call = fused.kind === "merge" ? `${ref(fused.fn)}(${rs.join(", ")})` : `new ${ref(fused.ctor)}(${rs.join(", ")})`;
-      sync.push(`i = ${i + 1}; v = ${call}; if (${thenable("v")}) break s;`);
-    } else {
-      sync.push(`v = [${rs.join(", ")}];`);
-      continue;
-    }
-    resumeStep(next as StepOp, i + 1);
-    i++;
-  }
-  // In `resume`, the ops before the first step can never run (it is entered after a step).
-  const firstCase = resume.findIndex((line) => line.startsWith("case "));
-  const slotParams = slots.map((s) => `, ${s}`).join("");
-  const source = [
-    `"use strict"; // memopipe pipeline #${++generated}`,
-    consts.length > 0 ? `var ${consts.map((_, j) => `c${j} = consts[${j}]`).join(", ")};` : "",
-    `async function resume(i, v${slotParams}) {`,
-    `try {`,
-    `v = await v;`,
-    `switch (i) {`,
-    ...(firstCase < 0 ? [] : resume.slice(firstCase)),
-    `}`,
-    `} catch (e) { throw w(i, e); }`,
-    `return v;`,
-    `}`,
-    `return function pipeline(input) {`,
-    `var v = input, i = 0${slotParams}${temps.map((t) => `, ${t}`).join("")};`,
-    `try {`,
-    `s: {`,
-    ...sync,
-    `return v;`,
-    `}`,
-    `} catch (e) { throw w(i, e); }`,
-    `return resume(i, v${slotParams});`,
-    `};`,
-  ].join("\n");
-  const wrap = (index: number, error: unknown) => {
-    const op = ops[index] as StepOp;
-    return new PipelineStepError(op.position, op.name, error);
-  };
+  const { source, consts, wrapAll, wrapOne } = generate(program);
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see the comment above compile()
-    const factory = new Function("consts", "w", source) as (c: typeof consts, w: typeof wrap) => (input: unknown) => unknown;
-    return factory(consts, wrap);
+    const factory = new Function("consts", "w", "w1", source) as (c: typeof consts, w: typeof wrapAll, w1: typeof wrapOne) => (input: unknown) => unknown;
+    return factory(consts, wrapAll, wrapOne);
   } catch {
     return undefined;
   }

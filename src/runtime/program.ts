@@ -55,6 +55,17 @@ export interface Program {
   readonly output: Shape;
 }
 
+/**
+ * The program of a built pipeline, on the function other pipelines call (compile.ts): the code
+ * generator writes a sub-pipeline's operations out in place instead of calling it (generate.ts).
+ */
+export const PROGRAM: unique symbol = Symbol("memopipe.program");
+
+/** The program behind `fn` when it is a built pipeline, else `undefined`. */
+export function programOf(fn: unknown): Program | undefined {
+  return typeof fn === "function" ? (fn as { [PROGRAM]?: Program })[PROGRAM] : undefined;
+}
+
 /** Whether a step returned something to await (a Promise or any other thenable). */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
