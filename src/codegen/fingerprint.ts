@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Project, ts } from "ts-morph";
+import { ts } from "ts-morph";
 import { FINGERPRINTS_FILE, sha256, sha256File, stableStringify, type FingerprintFile, type StageFingerprint } from "./generated.js";
 import { ProjectGraph, type Finding, type StageCall, type Unit } from "./graph.js";
 
@@ -12,7 +12,7 @@ import { ProjectGraph, type Finding, type StageCall, type Unit } from "./graph.j
  * Which generator wrote a file. A file written by another one (another normalisation, another
  * TypeScript) is never reused: it is recomputed.
  */
-const GENERATOR = `memopipe-fingerprint/1 typescript/${ts.version}`;
+const GENERATOR = `memopipe-fingerprint/2 typescript/${ts.version}`;
 
 /**
  * Options of `fingerprintProject` and `checkFingerprints`.
@@ -172,12 +172,14 @@ function reusable(tsconfig: string, out: string): FingerprintFile | undefined {
 }
 
 /**
- * The analysis proper: build the program with ts-morph, find the stage calls, walk each stage's
- * dependencies (graph.ts), and assemble the parts, fingerprints, file digests and warnings.
+ * The analysis proper: build the program (TypeScript, as ts-morph bundles it), find the stage
+ * calls, walk each stage's dependencies (graph.ts), and assemble the parts, fingerprints, file
+ * digests and warnings. `sources`, when given, receives each part's source text by its digest
+ * (the report shows a changed helper's old and new code from these).
  */
-function analyse(tsconfig: string, out: string): FingerprintFile {
-  const project = new Project({ tsConfigFilePath: tsconfig, compilerOptions: { noEmit: true, skipLibCheck: true } });
-  const program = project.getProgram().compilerObject;
+export function analyse(tsconfig: string, out: string, partSources?: Map<string, string>): FingerprintFile {
+  const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, { noEmit: true, skipLibCheck: true }, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
+  const program = ts.createProgram({ rootNames: parsed?.fileNames ?? [], options: { ...(parsed?.options ?? {}), noEmit: true, skipLibCheck: true } });
   const graph = new ProjectGraph(program, path.dirname(tsconfig));
   const base = path.dirname(out);
   const digests = new Map<string, string>();
@@ -209,22 +211,38 @@ function analyse(tsconfig: string, out: string): FingerprintFile {
       const where = calls.map((c) => `${graph.rel(c.call.getSourceFile().fileName)}:${graph.stageUnit(c).line}`).join(", ");
       warn({ sf: calls[1]!.call.getSourceFile(), line: graph.stageUnit(calls[1]!).line, message: `stage name "${name}" is used by ${calls.length} stage calls (${where}): they share one fingerprint covering all of them` });
     }
-    const { units, dependencies, findings } = graph.reach(calls.map((c) => graph.stageUnit(c)));
+    const { units, dependencies, findings, files: loaded } = graph.closure(calls.flatMap((c) => graph.stageStart(c)));
     for (const f of findings) warn(f, name);
 
     // Labels name the unit and its file; two units of one stage with the same label (two stage
-    // functions of one name in a file, a function and a namespace merged under one name) get the line too.
+    // functions of one name in a file, a function and a namespace merged under one name) get the
+    // line too. The module statements that matter to the stage are one part per file.
     const byLabel = new Map<string, Unit[]>();
-    for (const u of units) byLabel.set(graph.label(u), [...(byLabel.get(graph.label(u)) ?? []), u]);
-    const parts: Record<string, string> = {};
-    for (const [label, same] of byLabel) {
-      if (same.length === 1) parts[label] = graph.digest(same[0]!);
-      else for (const u of same) parts[graph.label(u, true)] = graph.digest(u);
+    const statements = new Map<string, Unit[]>();
+    for (const u of units) {
+      const into = u.kind === "module statement" ? statements : byLabel;
+      const label = u.kind === "module statement" ? `module statements (${graph.rel(u.sf.fileName)})` : graph.label(u);
+      into.set(label, [...(into.get(label) ?? []), u]);
     }
-    for (const d of dependencies) parts[d.label] = d.digest;
+    const parts: Record<string, string> = {};
+    const part = (label: string, us: readonly Unit[]) => {
+      const sorted = [...us].sort((a, b) => a.roots[0]!.pos - b.roots[0]!.pos);
+      parts[label] = sorted.length === 1 ? graph.digest(sorted[0]!) : sha256(sorted.map((u) => graph.digest(u)).join("\n"));
+      if (partSources) partSources.set(parts[label]!, sorted.map((u) => graph.sourceText(u)).join("\n"));
+    };
+    for (const [label, same] of byLabel) {
+      if (same.length === 1) part(label, same);
+      else for (const u of same) part(graph.label(u, true), [u]);
+    }
+    for (const [label, same] of statements) part(label, same);
+    // a dependency is counted by its version; two copies of one package (nested node_modules) by both
+    const versions = new Map<string, Set<string>>();
+    for (const d of dependencies) versions.set(d.label, (versions.get(d.label) ?? new Set()).add(d.digest));
+    for (const [label, vs] of versions) parts[label] = [...vs].sort().join(", ");
 
     const files: Record<string, string> = {};
     for (const u of units) files[posix(base, u.sf.fileName)] = fileDigest(u.sf.fileName);
+    for (const f of loaded) files[posix(base, f.fileName)] = fileDigest(f.fileName);
     for (const d of dependencies) if (d.packageJson) files[posix(base, d.packageJson)] = fileDigest(d.packageJson);
     stages[name] = { fingerprint: combine(parts), parts, files };
   }

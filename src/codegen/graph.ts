@@ -7,6 +7,7 @@ import path from "node:path";
 import { ts } from "ts-morph";
 import { sha256 } from "./generated.js";
 import { isTypeOnly, normalizedTokens } from "./normalize.js";
+import { Factories, type FactoryCall } from "./factories.js";
 import { Packages, type Dependency } from "./packages.js";
 
 export type { Dependency } from "./packages.js";
@@ -35,6 +36,12 @@ export interface Unit {
   /** Filled by `ProjectGraph.edges`. */
   edges?: readonly Edge[];
   findings?: readonly Finding[];
+  /** The files this unit's code loads: its own, the modules it imports from (barrels included), namespace and side-effect imports. */
+  loads?: ReadonlySet<ts.SourceFile>;
+  /** Project units whose state this unit's code may read or change (see `ProjectGraph.edges`). */
+  touches?: ReadonlySet<Unit>;
+  /** Whether this unit's code writes global state (`globalThis.x = …`, `Object.defineProperty(Array.prototype, …)`). */
+  writesGlobal?: boolean;
   digest?: string;
 }
 
@@ -90,10 +97,17 @@ export class ProjectGraph {
   /** Installed packages, by the package.json files they resolve to. */
   readonly packages = new Packages();
   private readonly units = new Map<ts.Node, Unit>();
-  private readonly moduleUnits = new Map<ts.SourceFile, Unit | null>();
-  private readonly stageCallsByFile = new Map<ts.SourceFile, ts.CallExpression[]>();
+  /** Per file, the calls that make stages: `stage()` calls and calls of the functions around them (factories). */
+  private readonly makersByFile = new Map<ts.SourceFile, ts.Node[]>();
   private readonly symbolTargets = new Map<ts.Symbol, readonly (ts.Node | Dependency)[]>();
   private readonly reportedUnresolved = new Set<string>();
+  private readonly effectsOf = new Map<Unit, { touches: ReadonlySet<Unit>; writesGlobal: boolean }>();
+  private readonly aliasFilesOf = new Map<ts.Symbol, readonly ts.SourceFile[]>();
+  private readonly barrels = new Map<ts.SourceFile, readonly ts.SourceFile[]>();
+  private readonly statementsOf = new Map<ts.SourceFile, readonly Unit[]>();
+  private readonly factoryUnits = new Map<string, Unit>();
+  private readonly reportedLost = new Set<string>();
+  private readonly factories: Factories;
 
   constructor(
     readonly program: ts.Program,
@@ -101,6 +115,10 @@ export class ProjectGraph {
     readonly root: string,
   ) {
     this.checker = program.getTypeChecker();
+    this.factories = new Factories(
+      this.checker,
+      program.getSourceFiles().filter((sf) => this.isProjectFile(sf)),
+    );
   }
 
   /** Project code: not a declaration file, not installed under node_modules. */
@@ -122,7 +140,7 @@ export class ProjectGraph {
     const found: StageCall[] = [];
     for (const sf of this.program.getSourceFiles()) {
       if (!this.isProjectFile(sf) || !sf.text.includes("stage")) continue;
-      const calls: ts.CallExpression[] = [];
+      const calls: ts.Node[] = [];
       const visit = (node: ts.Node): void => {
         if (ts.isCallExpression(node) && this.isStageCallee(node.expression)) {
           calls.push(node);
@@ -135,9 +153,58 @@ export class ProjectGraph {
         ts.forEachChild(node, visit);
       };
       visit(sf);
-      if (calls.length > 0) this.stageCallsByFile.set(sf, calls);
+      if (calls.length > 0) this.makersByFile.set(sf, calls);
+    }
+    // the calls of the functions that make stages (factories) make stages too
+    for (const c of found) {
+      for (const call of this.factories.callsAround(c.call).calls) {
+        const sf = call.getSourceFile();
+        const list = this.makersByFile.get(sf);
+        if (!list) this.makersByFile.set(sf, [call]);
+        else if (!list.includes(call)) list.push(call);
+      }
     }
     return found;
+  }
+
+  /**
+   * A stage's start units: its function, and the calls of the functions around its `stage()`
+   * call (its factories: the arguments each caller passes), one "factory call" unit per function
+   * name and file. A factory whose calls cannot all be found is reported.
+   *
+   * @example
+   * // function build(k) { return stage("s", ({ x }) => ({ y: x * k })) }  export const s = build(2);
+   * graph.stageStart(call).map((u) => graph.label(u)); // ["stage function (src/p.ts)", "factory call `build` (src/p.ts)"]
+   */
+  stageStart(call: StageCall): Unit[] {
+    const start: Unit[] = [this.stageUnit(call)];
+    const { calls, lost } = this.factories.callsAround(call.call);
+    const groups = new Map<string, FactoryCall[]>();
+    for (const c of calls) {
+      // by the name it is called by; an IIFE (`((k) => stage(…))(2)`) has none
+      const callee = ts.isPropertyAccessExpression(c.expression) ? c.expression.name.text : ts.isIdentifier(c.expression) ? c.expression.text : "";
+      const id = `${callee}\u0000${c.getSourceFile().fileName}`;
+      groups.set(id, [...(groups.get(id) ?? []), c]);
+    }
+    for (const [id, group] of groups) {
+      let unit = this.factoryUnits.get(id);
+      if (!unit) {
+        const sorted = group.sort((a, b) => a.pos - b.pos);
+        const sf = sorted[0]!.getSourceFile();
+        const callee = id.split("\u0000")[0]!;
+        unit = { kind: "factory call", name: callee === "" ? undefined : callee, sf, line: lineOf(sf, sorted[0]!), roots: sorted, prefix: [] };
+        this.factoryUnits.set(id, unit);
+      }
+      start.push(unit);
+    }
+    for (const l of lost) {
+      const sf = l.node.getSourceFile();
+      const key = `${sf.fileName}:${l.node.pos}`;
+      if (this.reportedLost.has(key)) continue;
+      this.reportedLost.add(key);
+      this.problems.push({ sf, line: lineOf(sf, l.node), message: `\`${l.name}\` makes stage "${call.name}" but is also used as a value or never called in the project: the arguments it gets there are not fingerprinted` });
+    }
+    return start;
   }
 
   /**
@@ -191,6 +258,11 @@ export class ProjectGraph {
     return unit.name === undefined ? `${unit.kind} (${where})` : `${unit.kind} \`${unit.name}\` (${where})`;
   }
 
+  /** The unit's code as written (its roots, one per line), for people: the report's diff of a changed helper. */
+  sourceText(unit: Unit): string {
+    return [...unit.prefix, ...unit.roots.map((r) => r.getText(unit.sf))].join(unit.prefix.length > 0 ? " " : "\n");
+  }
+
   /** SHA-256 of the unit's normalised code (see normalize.ts). */
   digest(unit: Unit): string {
     unit.digest ??= sha256(normalizedTokens(unit.roots, unit.sf, unit.prefix).join("\u0000"));
@@ -221,48 +293,135 @@ export class ProjectGraph {
   }
 
   /**
+   * What a stage uses: `reach` from its start units, plus the module statements that matter to
+   * it, until nothing more is added. The modules its code loads (`loads`) run their top-level
+   * statements, but only some of those can change what the stage computes: a statement counts
+   * when it is a side-effect import, when its code (or code it calls) writes global state, or when
+   * it reads or changes state the stage also uses (a `let`, an object or array constant, a
+   * property assigned on a helper: `touches`). A `console.log("…")`, the code that runs a sweep or
+   * wires and runs the DAG, an unrelated computation printed at the end of a script: none of them
+   * does. A statement that counts is followed in turn (what it calls is the stage's code too).
+   * `files` is every project file the result depends on (for the staleness check).
+   *
+   * @example
+   * const { units, dependencies, files } = graph.closure(graph.stageStart(call));
+   */
+  closure(start: readonly Unit[]): { units: Set<Unit>; dependencies: Set<Dependency>; findings: Finding[]; files: Set<ts.SourceFile> } {
+    const result = this.reach(start);
+    const files = new Set<ts.SourceFile>();
+    for (;;) {
+      const added: Unit[] = [];
+      for (const u of result.units) for (const f of u.loads!) files.add(f);
+      for (const f of files) {
+        for (const statement of this.moduleStatements(f)) {
+          if (result.units.has(statement) || !this.matters(statement, result.units)) continue;
+          added.push(statement);
+          result.units.add(statement);
+        }
+      }
+      if (added.length === 0) break;
+      const more = this.reach(added);
+      for (const u of more.units) result.units.add(u);
+      for (const d of more.dependencies) result.dependencies.add(d);
+      result.findings.push(...more.findings.filter((f) => !result.findings.includes(f)));
+    }
+    return { ...result, files };
+  }
+
+  /** Whether a module statement can change what code using `units` computes (see `closure`). */
+  private matters(statement: Unit, units: ReadonlySet<Unit>): boolean {
+    const node = statement.roots[0]!;
+    if (ts.isImportDeclaration(node)) return true;
+    const effects = this.effects(statement);
+    if (effects.writesGlobal) return true;
+    for (const u of effects.touches) if (units.has(u)) return true;
+    return false;
+  }
+
+  /** What a unit and everything it reaches may touch, and whether any of it writes global state. Memoised. */
+  private effects(unit: Unit): { touches: ReadonlySet<Unit>; writesGlobal: boolean } {
+    const known = this.effectsOf.get(unit);
+    if (known) return known;
+    const touches = new Set<Unit>();
+    let writesGlobal = false;
+    for (const u of this.reach([unit]).units) {
+      for (const t of u.touches!) touches.add(t);
+      writesGlobal ||= u.writesGlobal!;
+    }
+    const effects = { touches, writesGlobal };
+    this.effectsOf.set(unit, effects);
+    return effects;
+  }
+
+  /**
    * The outgoing edges of a unit, computed once: every identifier in its run-time code (type-only
    * code is skipped) is resolved through the type checker to its declarations; aliases (imports,
    * re-exports) are followed to the final declaration with `getAliasedSymbol`. A declaration
    * inside the unit itself (a parameter, a local) is not an edge. A declaration in project code
    * becomes the unit that contains it (see `unitOf`: a method is its class, a local of another
    * function is that function); one in an installed package becomes a `Dependency`; the default
-   * library (`Math`, `Array#map`…) is not followed. Every unit also reaches the module statements
-   * of its own file (side effects run when the module is loaded).
+   * library (`Math`, `Array#map`…) is not followed.
    *
-   * The same walk records what it cannot follow: `eval`, `new Function`, dynamic `import()`,
-   * `require` of a computed name, `process.env` reads.
+   * The same walk fills `loads` (the unit's file, the modules its imports come from, barrels on
+   * the way, namespace and side-effect imports: their module statements may matter, see
+   * `closure`), `touches` (units whose state it may read or change: a `let`, a non-primitive
+   * constant, or any unit it assigns a property of or calls a method on) and `writesGlobal`
+   * (an assignment, `delete` or `++` whose target is global, or `Object.assign` /
+   * `Object.defineProperty` / `Reflect.set` … of a global), and records what it cannot follow:
+   * `eval`, `new Function`, dynamic `import()`, `require` of a computed name, `process.env` reads.
    */
   edges(unit: Unit): readonly Edge[] {
     if (unit.edges) return unit.edges;
     const edges = new Set<Edge>();
     const findings: Finding[] = [];
+    const loads = new Set<ts.SourceFile>([unit.sf]);
+    const touches = new Set<Unit>();
+    let writesGlobal = false;
     const sf = unit.sf;
     const inside = (decl: ts.Node) => decl.getSourceFile() === sf && unit.roots.some((r) => decl.pos >= r.pos && decl.end <= r.end);
-    const addSymbol = (symbol: ts.Symbol | undefined) => {
-      if (!symbol) return;
+    const addSymbol = (symbol: ts.Symbol | undefined, at: ts.Identifier, member = false) => {
+      const mutation = member ? undefined : mutationAt(at);
+      if (!symbol || this.isGlobal(symbol)) {
+        // `process.exitCode = 1` at the end of a script changes no stage's result
+        if (mutation === "write" && !(at.text === "process" && ts.isPropertyAccessExpression(at.parent) && at.parent.name.text === "exitCode")) writesGlobal = true;
+        return;
+      }
       for (const target of this.targetsOf(symbol)) {
         if (isDependency(target)) {
           edges.add(target);
           continue;
         }
         const decl = target;
+        if (ts.isSourceFile(decl)) {
+          loads.add(decl); // a namespace import: the module is loaded, its members resolve one by one
+          continue;
+        }
         if (inside(decl)) continue;
-        // A declaration that makes a stage (`const b = stage("b", …)`) is that stage's own entry:
-        // code that only *wires* stages (`dag().start(a).edge(a, b).run(…)`, often a module
-        // statement beside them) must not make every stage depend on every other one.
+        // A declaration that makes a stage (`const b = stage("b", …)`, `const s = build(2)`) is that
+        // stage's own entry: code that only *wires* stages (`dag().start(a).edge(a, b).run(…)`, often
+        // a module statement beside them) must not make every stage depend on every other one.
         if (this.makesStage(decl)) continue;
         const u = this.unitOf(decl);
-        if (u && u !== unit) edges.add(u);
+        if (u && u !== unit) {
+          edges.add(u);
+          if (mutation !== undefined || this.isState(u)) touches.add(u);
+        }
       }
+      for (const f of this.aliasFiles(symbol)) loads.add(f);
     };
     const finding = (node: ts.Node, message: string) => findings.push({ sf, line: lineOf(sf, node), message });
     const visit = (node: ts.Node): void => {
       if (isTypeOnly(node)) return;
       if (ts.isIdentifier(node)) {
         if (ts.isShorthandPropertyAssignment(node.parent) && node.parent.name === node) {
-          addSymbol(this.checker.getShorthandAssignmentValueSymbol(node.parent));
-        } else addSymbol(this.checker.getSymbolAtLocation(node));
+          addSymbol(this.checker.getShorthandAssignmentValueSymbol(node.parent), node);
+        } else {
+          // a member name (`obj.method`, `this.k`) resolves to its class or object; it is never the
+          // target of a global write itself (its base is: `globalThis.x = 1`)
+          const member = ts.isPropertyAccessExpression(node.parent) && node.parent.name === node;
+          const symbol = this.checker.getSymbolAtLocation(node);
+          if (!member || (symbol && !this.isGlobal(symbol))) addSymbol(symbol, node, member);
+        }
         return;
       }
       if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
@@ -284,13 +443,8 @@ export class ProjectGraph {
         // a side-effect import (`import "./setup.js"`, only in module statements): its module runs
         const specifier = ts.isStringLiteral(node.moduleSpecifier) ? node.moduleSpecifier.text : "";
         if (isRelative(specifier)) {
-          // resolved through the program, not a symbol: a script (no import/export) has no module symbol
-          const options = this.program.getCompilerOptions();
-          const mode = ts.getModeForUsageLocation(sf, node.moduleSpecifier as ts.StringLiteral, options);
-          const file = ts.resolveModuleName(specifier, sf.fileName, options, ts.sys, undefined, undefined, mode).resolvedModule?.resolvedFileName;
-          const target = file === undefined ? undefined : this.program.getSourceFile(file);
-          const mod = target && this.moduleUnit(target);
-          if (mod && mod !== unit) edges.add(mod);
+          const target = this.resolveImport(sf, node.moduleSpecifier as ts.StringLiteral);
+          if (target) for (const f of this.barrelFiles(target)) loads.add(f);
         } else {
           const dep = this.bareDependency(specifier, sf, node);
           if (dep) edges.add(dep);
@@ -300,13 +454,88 @@ export class ProjectGraph {
       ts.forEachChild(node, visit);
     };
     for (const root of unit.roots) visit(root);
-    if (unit.kind !== "module statements") {
-      const mod = this.moduleUnit(sf);
-      if (mod) edges.add(mod);
-    }
     unit.edges = [...edges];
     unit.findings = findings;
+    unit.loads = loads;
+    unit.touches = touches;
+    unit.writesGlobal = writesGlobal;
     return unit.edges;
+  }
+
+  /** A file a relative module specifier resolves to (through the program, not a symbol: a script has no module symbol). */
+  private resolveImport(sf: ts.SourceFile, specifier: ts.StringLiteral): ts.SourceFile | undefined {
+    const options = this.program.getCompilerOptions();
+    const mode = ts.getModeForUsageLocation(sf, specifier, options);
+    const file = ts.resolveModuleName(specifier.text, sf.fileName, options, ts.sys, undefined, undefined, mode).resolvedModule?.resolvedFileName;
+    const target = file === undefined ? undefined : this.program.getSourceFile(file);
+    return target && this.isProjectFile(target) ? target : undefined;
+  }
+
+  /** A global (or undeclared) name: declared nowhere in the project nor in an installed package (`globalThis`, `Array`, `window`). */
+  private isGlobal(symbol: ts.Symbol): boolean {
+    if (symbol.flags & ts.SymbolFlags.Alias) return false;
+    const decls = symbol.declarations ?? [];
+    return decls.every((d) => d.getSourceFile().isDeclarationFile);
+  }
+
+  /**
+   * The files an alias (an import, a re-export) goes through to its declaration: the module each
+   * import names and, for barrels (`export * from`, `export { a } from`), every module they
+   * re-export from. A barrel edit can change what a name resolves to, so these files are in the
+   * stage's `files`, and their module statements may matter.
+   */
+  private aliasFiles(symbol: ts.Symbol): readonly ts.SourceFile[] {
+    if (!(symbol.flags & ts.SymbolFlags.Alias)) return [];
+    const known = this.aliasFilesOf.get(symbol);
+    if (known) return known;
+    const files = new Set<ts.SourceFile>();
+    let s: ts.Symbol | undefined = symbol;
+    for (let depth = 0; s && s.flags & ts.SymbolFlags.Alias && depth < 64; depth++) {
+      const decl = s.declarations?.[0];
+      const spec = decl && moduleSpecifierNode(decl);
+      const target = spec && isRelative(spec.text) ? this.resolveImport(decl.getSourceFile(), spec) : undefined;
+      if (target) for (const f of this.barrelFiles(target)) files.add(f);
+      if (decl && this.isProjectFile(decl.getSourceFile())) files.add(decl.getSourceFile());
+      try {
+        s = this.checker.getImmediateAliasedSymbol(s);
+      } catch {
+        s = undefined;
+      }
+    }
+    const list = [...files];
+    this.aliasFilesOf.set(symbol, list);
+    return list;
+  }
+
+  /** A module and, transitively, the project modules it re-exports from (`export … from`). */
+  private barrelFiles(sf: ts.SourceFile): readonly ts.SourceFile[] {
+    const known = this.barrels.get(sf);
+    if (known) return known;
+    const files: ts.SourceFile[] = [sf];
+    this.barrels.set(sf, files); // before recursing: export cycles end here
+    for (const s of sf.statements) {
+      if (!ts.isExportDeclaration(s) || s.isTypeOnly || !s.moduleSpecifier || !ts.isStringLiteral(s.moduleSpecifier) || !isRelative(s.moduleSpecifier.text)) continue;
+      const target = this.resolveImport(sf, s.moduleSpecifier);
+      if (target) for (const f of this.barrelFiles(target)) if (!files.includes(f)) files.push(f);
+    }
+    return files;
+  }
+
+  /**
+   * Whether reading or calling into a unit may see state that module statements change: a `let`
+   * or `var`, a namespace, a top-level statement, or a `const` whose value is not a primitive
+   * (an object, an array, a `Map`… can be filled by a statement elsewhere). Functions, classes and
+   * enums are not (a statement that assigns to one of their properties `touches` it anyway).
+   */
+  private isState(u: Unit): boolean {
+    if (u.kind === "variable" || u.kind === "namespace" || u.kind === "module statement" || u.kind === "default export") return true;
+    if (u.kind !== "constant") return false;
+    const decl = u.roots[0]!;
+    if (!ts.isVariableDeclaration(decl)) return true;
+    const type = this.checker.getTypeAtLocation(decl.name);
+    const primitive = ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BigIntLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.EnumLike | ts.TypeFlags.Null | ts.TypeFlags.Undefined | ts.TypeFlags.ESSymbolLike;
+    const isPrimitive = (t: ts.Type): boolean => (t.isUnion() ? t.types.every(isPrimitive) : (t.flags & primitive) !== 0);
+    return !isPrimitive(type);
   }
 
   /**
@@ -372,11 +601,11 @@ export class ProjectGraph {
    * top-level statement belongs to that statement's unit (a method to its class, a local of a
    * function to the function: reading a closure variable depends on the whole function that
    * creates it), except that a `const a = …, b = …` statement is one unit per declarator. A
-   * module (a namespace import's target) is its module statements. Type-only and ambient
-   * declarations have no unit.
+   * top-level statement that declares nothing (a call, an `if`, a loop: its locals) is a "module
+   * statement". Modules, type-only and ambient declarations have no unit.
    */
   private unitOf(decl: ts.Node): Unit | undefined {
-    if (ts.isSourceFile(decl)) return this.moduleUnit(decl) ?? undefined;
+    if (ts.isSourceFile(decl)) return undefined;
     let top = decl;
     while (top.parent && !ts.isSourceFile(top.parent)) top = top.parent;
     if (!top.parent) return undefined;
@@ -388,7 +617,7 @@ export class ProjectGraph {
     if (known) return known;
     if (isTypeOnly(top) || ts.isImportDeclaration(top) || ts.isImportEqualsDeclaration(top) || ts.isExportDeclaration(top)) return undefined;
     const sf = top.getSourceFile();
-    let kind = "statement";
+    let kind = "module statement";
     let name: string | undefined;
     let prefix: string[] = [];
     if (ts.isFunctionDeclaration(node)) [kind, name] = ["helper", node.name?.text ?? "default"];
@@ -410,32 +639,37 @@ export class ProjectGraph {
     return unit;
   }
 
-  /** Whether `decl` is (or contains) a `stage()` call of the project, i.e. defines a stage. */
+  /** Whether `decl` is (or contains) a `stage()` call of the project or a call of a function that makes one, i.e. defines a stage. */
   private makesStage(decl: ts.Node): boolean {
-    const calls = this.stageCallsByFile.get(decl.getSourceFile()) ?? [];
+    const calls = this.makersByFile.get(decl.getSourceFile()) ?? [];
     return calls.some((c) => c.pos >= decl.pos && c.end <= decl.end);
   }
 
   /**
-   * A module's side effects: its top-level statements that are not declarations (calls,
-   * assignments, `if`, loops…) and its side-effect imports. Statements that contain a `stage()`
-   * call are left out: they wire the pipeline (each stage has its own entry) rather than prepare
-   * state the stage reads. `null` when there are none.
+   * A module's top-level statements that run code: not declarations (calls, assignments, `if`,
+   * loops…) and side-effect imports, one unit each (`closure` decides which matter to a stage).
+   * Statements that make stages (a `stage()` call, a factory's call) are left out: they wire the
+   * pipeline (each stage has its own entry, and a factory's arguments are its "factory call" part).
    */
-  private moduleUnit(sf: ts.SourceFile): Unit | null {
-    if (this.moduleUnits.has(sf)) return this.moduleUnits.get(sf)!;
-    let unit: Unit | null = null;
+  moduleStatements(sf: ts.SourceFile): readonly Unit[] {
+    const known = this.statementsOf.get(sf);
+    if (known) return known;
+    const units: Unit[] = [];
     if (this.isProjectFile(sf)) {
-      const calls = this.stageCallsByFile.get(sf) ?? [];
-      const statements = sf.statements.filter((s) => {
-        if (ts.isImportDeclaration(s)) return !s.importClause;
-        if (isDeclarationStatement(s) || isTypeOnly(s)) return false;
-        return !calls.some((c) => c.pos >= s.pos && c.end <= s.end);
-      });
-      if (statements.length > 0) unit = { kind: "module statements", name: undefined, sf, line: lineOf(sf, statements[0]!), roots: statements, prefix: [] };
+      const makers = this.makersByFile.get(sf) ?? [];
+      for (const s of sf.statements) {
+        if (ts.isImportDeclaration(s) ? s.importClause !== undefined : isDeclarationStatement(s) || isTypeOnly(s)) continue;
+        if (makers.some((c) => c.pos >= s.pos && c.end <= s.end)) continue;
+        let unit = this.units.get(s);
+        if (!unit) {
+          unit = { kind: "module statement", name: undefined, sf, line: lineOf(sf, s), roots: [s], prefix: [] };
+          this.units.set(s, unit);
+        }
+        units.push(unit);
+      }
     }
-    this.moduleUnits.set(sf, unit);
-    return unit;
+    this.statementsOf.set(sf, units);
+    return units;
   }
 }
 
@@ -453,7 +687,45 @@ function isDeclarationStatement(s: ts.Statement): boolean {
   );
 }
 
+/**
+ * How code at an identifier may change what it names: `write` (the base of an assignment,
+ * `++`/`--`, `delete`, the first argument of `Object.assign` / `Object.defineProperty` /
+ * `Reflect.set` …: `config.x = 1`, `delete cache[k]`), `call` (a method called on it or on one of
+ * its members: `registry.push(x)`, `state.items.clear()`), or nothing.
+ */
+function mutationAt(id: ts.Identifier): "write" | "call" | undefined {
+  let node: ts.Node = id;
+  let member = false;
+  for (;;) {
+    const p = node.parent;
+    if ((ts.isPropertyAccessExpression(p) || ts.isElementAccessExpression(p)) && p.expression === node) member = true;
+    else if (!(ts.isParenthesizedExpression(p) || ts.isNonNullExpression(p) || ts.isAsExpression(p) || ts.isSatisfiesExpression(p) || ts.isTypeAssertionExpression(p))) break;
+    node = p;
+  }
+  const p = node.parent;
+  if (ts.isBinaryExpression(p) && p.left === node && p.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && p.operatorToken.kind <= ts.SyntaxKind.LastAssignment) return "write";
+  if ((ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) && (p.operator === ts.SyntaxKind.PlusPlusToken || p.operator === ts.SyntaxKind.MinusMinusToken)) return "write";
+  if (ts.isDeleteExpression(p)) return "write";
+  if (ts.isCallExpression(p) && p.arguments[0] === node && WRITERS.test(p.expression.getText().replace(/\s+/g, ""))) return "write";
+  if (member && ts.isCallExpression(p) && p.expression === node) return "call";
+  return undefined;
+}
+
+const WRITERS = /^(Object\.(assign|defineProperty|defineProperties|setPrototypeOf)|Reflect\.(set|defineProperty|deleteProperty|setPrototypeOf))$/;
+
 const isRelative = (specifier: string) => specifier.startsWith(".") || path.isAbsolute(specifier);
+
+/** The module specifier node of an import/export alias declaration, when it is a string literal. */
+function moduleSpecifierNode(decl: ts.Node): ts.StringLiteral | undefined {
+  let spec: ts.Expression | undefined;
+  if (ts.isImportSpecifier(decl)) spec = decl.parent.parent.parent.moduleSpecifier;
+  else if (ts.isImportClause(decl)) spec = decl.parent.moduleSpecifier;
+  else if (ts.isNamespaceImport(decl)) spec = decl.parent.parent.moduleSpecifier;
+  else if (ts.isExportSpecifier(decl)) spec = decl.parent.parent.moduleSpecifier;
+  else if (ts.isNamespaceExport(decl)) spec = decl.parent.moduleSpecifier;
+  else if (ts.isImportEqualsDeclaration(decl) && ts.isExternalModuleReference(decl.moduleReference)) spec = decl.moduleReference.expression;
+  return spec && ts.isStringLiteral(spec) ? spec : undefined;
+}
 
 /** The module specifier of an import/export alias declaration, when it is a string literal. */
 function moduleSpecifierOf(decl: ts.Node): string | undefined {

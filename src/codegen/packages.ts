@@ -1,23 +1,25 @@
 /**
  * Installed packages as fingerprint parts: a stage that uses `lodash` depends on the installed
- * `lodash` by its version ("dependency `lodash`@4.17.21"), not on its code.
+ * `lodash` by its version (the part "dependency `lodash`" has the value "4.17.21"), not on its
+ * code. The label does not carry the version, so a bump is one changed part, not a removed one
+ * and an added one.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
-import { sha256 } from "./generated.js";
 
 /**
  * An installed package a stage uses, counted by its version.
  *
  * @example
- * // { label: "dependency `lodash`@4.17.21", name: "lodash", digest: sha256("lodash@4.17.21"),
+ * // { label: "dependency `lodash`", name: "lodash", digest: "4.17.21",
  * //   packageJson: "/repo/node_modules/lodash/package.json" }
  */
 export interface Dependency {
-  /** "dependency `lodash`@4.17.21" (or "dependency `x`@unresolved" when it is not installed). */
+  /** "dependency `lodash`". */
   readonly label: string;
   readonly name: string;
+  /** The part's value: the installed version ("4.17.21"), or "unresolved" when it is not installed. */
   readonly digest: string;
   /** Its package.json (absolute), listed in the stage's `files` so an upgrade makes the entry stale. */
   readonly packageJson: string | undefined;
@@ -43,7 +45,7 @@ const builtins = new Set(builtinModules);
  *
  * @example
  * const packages = new Packages();
- * packages.ofSpecifier("lodash/fp", "/repo/src")?.label; // "dependency `lodash`@4.17.21"
+ * packages.ofSpecifier("lodash/fp", "/repo/src")?.digest; // "4.17.21"
  * packages.ofFile("/repo/node_modules/lodash/fp.d.ts")?.version; // "4.17.21"
  */
 export class Packages {
@@ -70,6 +72,8 @@ export class Packages {
    * (types have no run-time code). A package that cannot be found counts as `@unresolved`.
    */
   dependency(name: string, dir: string): Dependency | undefined {
+    // memopipe itself is not a stage's code (its `stage` is in every factory): its formats are versioned on their own
+    if (name === "memopipe") return undefined;
     let real = name;
     if (name.startsWith("@types/")) {
       const bare = name.slice("@types/".length);
@@ -93,9 +97,9 @@ export class Packages {
     let dep: Dependency | undefined;
     if (found) {
       this.files.add(found.file);
-      dep = { label: `dependency \`${found.name}\`@${found.version}`, name: found.name, digest: sha256(`${found.name}@${found.version}`), packageJson: found.file };
+      dep = { label: `dependency \`${found.name}\``, name: found.name, digest: found.version, packageJson: found.file };
     } else if (real === name) {
-      dep = { label: `dependency \`${real}\`@unresolved`, name: real, digest: sha256(`${real}@unresolved`), packageJson: undefined };
+      dep = { label: `dependency \`${real}\``, name: real, digest: "unresolved", packageJson: undefined };
     }
     this.byName.set(key, dep);
     return dep;

@@ -85,12 +85,43 @@ export function explainCode(before: CodeRecord, now: CodeRecord): Reason[] {
     const how = (s: CodeRecord["source"]) => (s === "codegen" ? "memopipe fingerprint" : "the stage function's own source (no fresh memopipe fingerprint)");
     return [{ kind: "code", detail: `code changed or its fingerprint changed kind: now from ${how(now.source)}, before from ${how(before.source)}` }];
   }
-  const parts = Object.keys({ ...before.parts, ...now.parts }).filter((p) => before.parts?.[p] !== now.parts?.[p]);
+  const was = withVersionsAsValues(before.parts);
+  const is = withVersionsAsValues(now.parts);
+  const parts = Object.keys({ ...was, ...is }).filter((p) => was?.[p] !== is?.[p]);
   if (parts.length === 0) return [{ kind: "code", before: before.fingerprint, after: now.fingerprint }];
-  // Labels are "stage function (src/x.ts)", "helper `round` (src/prep.ts)", "dependency `lodash`@4.17.21"…
+  // Labels are "stage function (src/x.ts)", "helper `round` (src/prep.ts)", "factory call `build`
+  // (src/p.ts)", "module statements (src/p.ts)", "dependency `lodash`" (its value: the version)…
   return parts.map((p): Reason => {
-    const b = before.parts?.[p];
-    const a = now.parts?.[p];
-    return { kind: p.startsWith("stage function") ? "code" : "helper", name: p, ...(b !== undefined ? { before: b } : {}), ...(a !== undefined ? { after: a } : {}) };
+    const b = was?.[p];
+    const a = is?.[p];
+    const dependency = /^dependency `(.+)`$/.exec(p);
+    if (dependency) {
+      const detail = b === undefined ? `dependency \`${dependency[1]}\` added (${a})` : a === undefined ? `dependency \`${dependency[1]}\` no longer used` : undefined;
+      return { kind: "dependency", name: dependency[1]!, ...(b !== undefined ? { before: b } : {}), ...(a !== undefined ? { after: a } : {}), ...(detail ? { detail } : {}) };
+    }
+    const detail = b === undefined ? `${p} added` : a === undefined ? `${p} no longer used` : undefined;
+    return {
+      kind: p.startsWith("stage function") ? "code" : "helper",
+      name: p,
+      ...(b !== undefined ? { before: b } : {}),
+      ...(a !== undefined ? { after: a } : {}),
+      ...(detail ? { detail } : {}),
+    };
   });
+}
+
+/**
+ * Parts with the labels of this generator: a record written by the first one labelled a
+ * dependency with its version ("dependency `lodash`@4.17.21" → a digest); now the label is
+ * "dependency `lodash`" and the value the version, so an upgrade compares as one change.
+ */
+function withVersionsAsValues(parts: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> | undefined {
+  if (!parts || !Object.keys(parts).some((k) => k.startsWith("dependency ") && k.endsWith("`") === false)) return parts;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parts)) {
+    const old = /^(dependency `.+`)@(.+)$/.exec(k);
+    if (old) out[old[1]!] = old[2]!;
+    else out[k] = v;
+  }
+  return out;
 }

@@ -79,9 +79,9 @@ export function reasonText(r: Reason): string {
     case "code":
       return r.detail ?? (r.name ? `${r.name} changed` : "code changed");
     case "helper":
-      return `${r.name} changed`;
+      return r.detail ?? `${r.name} changed`;
     case "dependency":
-      return `dependency \`${r.name}\` changed${versions}`;
+      return r.detail ?? `dependency \`${r.name}\` changed${versions}`;
     case "output-file":
       return `output file \`${r.name}\` changed or is missing`;
     case "damaged":
