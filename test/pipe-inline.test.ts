@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PipelineStepError, flatten, fork, identity, pipe } from "../src/index.js";
+import { NotATupleError, PipelineStepError, flatten, fork, identity, merge, pipe, to } from "../src/index.js";
 
 /**
  * Sub-pipelines written out in place by the code generator (src/runtime/generate.ts), against the
@@ -66,6 +66,112 @@ describe("generated code writes sub-pipelines out in place", () => {
     // two blocks (the step and the branch), each with its own continuation
     expect(source.match(/\bb\d+: \{/g)).toEqual(["b1: {", "b2: {"]);
     expect(source.match(/\bR\d+\(/g)).toEqual(["R1(", "R2("]);
+  });
+});
+
+describe("generated code writes the free combinators out in place", () => {
+  it("a fork(...) step fused with a merge(h) step, a fork(...) branch, identity", () => {
+    const h = (a: number, b: number, c: readonly [number, number]) => a + b + c[0] * c[1];
+    const run = build(
+      pipe<number>()
+        .step(fork((x: number) => x + 1, identity, fork((x: number) => x * 2, identity)))
+        .step(merge(h)),
+      "codegen",
+    );
+    expect(run(3)).toBe(4 + 3 + 6 * 3);
+    const source = String(run);
+    // the nested fork's branches in locals, identity an assignment, h called with the results
+    expect(source).toMatch(/\bt1_0 = c\d+\(v\);/);
+    expect(source).toMatch(/\bt1_1 = v;/);
+    expect(source).toMatch(/\bv = c\d+\(r0_0, r0_1, r0_2\);/);
+  });
+});
+
+describe.each(modes)("free combinators in place (%s)", (mode) => {
+  class Pair {
+    constructor(
+      readonly a: number,
+      readonly b: number,
+    ) {}
+  }
+
+  it("give the same values, tuples and shapes as calling them", async () => {
+    expect(build(pipe<number>().step(fork((x: number) => x, (x: number) => -x)).step(to(Pair)), mode)(2)).toEqual(new Pair(2, -2));
+    expect(build(pipe<number>().step(identity).step(fork(identity, (x: number) => `${x}`)), mode)(7)).toEqual([7, "7"]);
+    const nested = build(pipe<number>().fork(fork(identity, (x) => x + 1), identity), mode)(1);
+    expect(nested).toEqual([[1, 2], 1]);
+    expect(flatten(nested)).toEqual([1, 2, 1]);
+    expect(build(pipe<number>().fork(fork(identity, (x) => x + 1), identity).flatten(), mode)(1)).toEqual([1, 2, 1]);
+    // a nested fork with an async branch: that branch's tuple is a Promise, the others start anyway
+    const order: string[] = [];
+    const run = build(
+      pipe<number>()
+        .fork(
+          fork(
+            async (x: number) => {
+              await tick();
+              order.push("async");
+              return x;
+            },
+            (x: number) => x + 1,
+          ),
+          (x) => {
+            order.push("other");
+            return x * 10;
+          },
+        )
+        .flatten(),
+      mode,
+    );
+    await expect(run(1)).resolves.toEqual([1, 2, 10]);
+    expect(order).toEqual(["other", "async"]);
+    // an async fork(...) as a step: the pipeline is always async
+    const asyncStep = build(pipe<number>().step(fork(async (x: number) => x, (x: number) => x + 1)).step(merge((a: number, b: number) => a * b)), mode);
+    await expect(asyncStep(2)).resolves.toBe(6);
+  });
+
+  it("name the failing step: a branch of a fork(...) step, a nested fork's branch, merge(h), a lone merge on a value", async () => {
+    const boom = (): number => {
+      throw new Error("boom");
+    };
+    const asStep = build(pipe<number>().step((x) => x).step(fork(identity, boom)).step(merge((a: number, b: number) => a + b)), mode);
+    const stepError = await failure(() => asStep(1));
+    expect(stepError).toMatchObject({ step: 2 });
+    expect((stepError as PipelineStepError).cause).toMatchObject({ message: "boom" });
+    const nested = build(pipe<number>().fork(identity, fork(identity, boom)), mode);
+    expect(levels(await failure(() => nested(1)))).toEqual([[1, "fork(identity, anonymous function)"], "boom"]);
+    const badMerge = build(
+      pipe<number>()
+        .step(fork(identity, identity))
+        .step(
+          merge((a: number, b: number): number => {
+            throw new Error(`merge ${a} ${b}`);
+          }),
+        ),
+      mode,
+    );
+    const mergeError = await failure(() => badMerge(1));
+    expect(mergeError).toMatchObject({ step: 2 });
+    expect(levels(mergeError).slice(1)).toEqual(["merge 1 1"]);
+    // an always-async fork(...) as a branch: its synchronous throw is its rejection, the next branch runs
+    const ran: string[] = [];
+    const alwaysAsync = build(
+      pipe<number>().fork(fork(async (x: number) => x, boom), (x) => {
+        ran.push("next");
+        return x;
+      }),
+      mode,
+    );
+    const rejected = alwaysAsync(1);
+    expect(rejected).toBeInstanceOf(Promise);
+    const rejection = await failure(() => rejected);
+    expect(rejection).toMatchObject({ name: "PipelineStepError", step: 1 });
+    expect(levels(rejection).slice(1)).toEqual(["boom"]);
+    expect(ran).toEqual(["next"]);
+    // a free merge that does not follow a fork still checks its input
+    const lone = build(pipe<number>().step(merge((a: number) => a) as unknown as (x: number) => number), mode);
+    const error = await failure(() => lone(1));
+    expect((error as PipelineStepError).cause).toBeInstanceOf(NotATupleError);
   });
 });
 

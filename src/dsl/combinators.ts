@@ -4,6 +4,7 @@ import type { AwaitedAll, Flatten } from "../types/tuple.js";
 import { defineShape, flattenTuple, markResult, requireTuple, runFork, shapeOf, unmarked, type Shape } from "../runtime/fork.js";
 import { alwaysAsync, isAlwaysAsync } from "../runtime/async-steps.js";
 import { PipelineDefinitionError } from "../runtime/errors.js";
+import { WRITTEN } from "../runtime/program.js";
 import { attachPart } from "../runtime/graph/parts.js";
 import { unwrapMemorizable } from "./memorizable.js";
 
@@ -66,6 +67,8 @@ export function fork(...branches: readonly unknown[]): (input: never) => unknown
   // what describe() draws, on both variants (a pipeline calls `raw`)
   const part = () => ({ kind: "fork", branches: fns }) as const;
   attachPart(raw, part);
+  // a pipeline's generated code writes it out in place, as a step or a branch (runtime/generate.ts)
+  Object.defineProperty(raw, WRITTEN, { value: { kind: "fork", branches: fns } });
   return attachPart(defineShape(forked, shapeFor, raw), part);
 }
 
@@ -78,7 +81,9 @@ export function fork(...branches: readonly unknown[]): (input: never) => unknown
 export function merge<P extends readonly unknown[], R>(h: (...args: P) => R): (tuple: Readonly<P>) => R {
   if (typeof h !== "function") throw new PipelineDefinitionError(`merge(h) needs a function, got ${typeof h}`);
   const fn = unwrapMemorizable(h as unknown as (...args: unknown[]) => unknown);
-  return attachPart((tuple: readonly unknown[]) => fn(...requireTuple(tuple, "merge(h)")), () => ({ kind: "merge", fn })) as never;
+  const merged = attachPart((tuple: readonly unknown[]) => fn(...requireTuple(tuple, "merge(h)")), () => ({ kind: "merge", fn }));
+  // right after a fork, a pipeline's generated code calls `h` with the branch results (runtime/generate.ts)
+  return Object.defineProperty(merged, WRITTEN, { value: { kind: "merge", fn } }) as never;
 }
 
 /**
@@ -90,7 +95,8 @@ export function merge<P extends readonly unknown[], R>(h: (...args: P) => R): (t
  */
 export function to<P extends readonly unknown[], I>(ctor: new (...args: P) => I): (tuple: Readonly<P>) => I {
   if (typeof ctor !== "function") throw new PipelineDefinitionError(`to(Ctor) needs a class, got ${typeof ctor}`);
-  return attachPart((tuple: P) => new ctor(...(requireTuple(tuple, "to(Ctor)") as P)), () => ({ kind: "to", ctor })) as never;
+  const made = attachPart((tuple: P) => new ctor(...(requireTuple(tuple, "to(Ctor)") as P)), () => ({ kind: "to", ctor }));
+  return Object.defineProperty(made, WRITTEN, { value: { kind: "to", ctor } }) as never;
 }
 
 /**
@@ -105,6 +111,7 @@ export function identity<T>(value: T): T {
 // Its result is its input: a fork tuple stays one (runtime/fork.ts).
 defineShape(identity, (input) => input);
 attachPart(identity, () => ({ kind: "identity" }));
+Object.defineProperty(identity, WRITTEN, { value: { kind: "identity" } });
 
 /**
  * Flattens nested fork results into one tuple.

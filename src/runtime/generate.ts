@@ -1,6 +1,7 @@
 import { PipelineStepError } from "./errors.js";
 import { settleFork } from "./fork.js";
-import { programOf, type Program, type StepOp } from "./program.js";
+import { isAlwaysAsync } from "./async-steps.js";
+import { programOf, writtenOf, type Program, type StepOp, type Written } from "./program.js";
 
 /**
  * The code generator behind `compile()` (compile.ts explains why pipelines are generated and what
@@ -122,6 +123,37 @@ export function generate(program: Program): Generated {
       const args = subSlots.map((s) => `, ${s}`).join("");
       sync.push(`b${n}: {`, `s${n}: {`, ...inner, `break b${n};`, `}`, `${target} = R${n}(i, ${target}${args}); i = ${site}; ${onThenable(target)}`, `}`);
     };
+    /**
+     * One fork branch: `fn` on `input`, its result in `target`. Written out when it is `identity`,
+     * a sub-pipeline or a free `fork(...)` (a nested tuple: a Promise of it when one of its own
+     * branches returned a thenable, as `runFork` does); a call otherwise. `i` is the fork's site
+     * again afterwards. Always-async ones stay calls (see the comment at the top).
+     */
+    const branch = (fn: unknown, input: string, target: string, site: number, frame: Frame) => {
+      const written = writtenOf(fn);
+      if (written?.kind === "identity") {
+        sync.push(`${target} = ${input};`);
+        return;
+      }
+      if (written?.kind === "fork" && !isAlwaysAsync(fn)) {
+        const n = ++blocks;
+        const rs = written.branches.map((_, j) => `t${n}_${j}`);
+        locals.push(...rs);
+        written.branches.forEach((b, j) => branch(b, input, rs[j]!, site, frame));
+        sync.push(`if (${rs.map(thenable).join(" || ")}) ${target} = ${ref(settleFork)}([${rs.join(", ")}]); else ${target} = [${rs.join(", ")}];`);
+        return;
+      }
+      const sub = inlinable(fn, depth, true);
+      if (sub) {
+        block(sub, site, frame, input, target, () => "");
+        sync.push(`i = ${site};`);
+        return;
+      }
+      sync.push(`${target} = ${ref(fn)}(${input});`);
+    };
+    /** The combinator a step is, when the generator writes it out: the builder's own, or a free one (without ingests). */
+    const writtenStep = (op: StepOp): Written | undefined =>
+      op.inline ?? (op.before.length === 0 && op.after.length === 0 ? writtenOf(op.fn) : undefined);
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       if (op.kind === "store") {
@@ -133,27 +165,22 @@ export function generate(program: Program): Generated {
       const frame = sites[site]![0]!;
       const argsOf = (x: string) => [...op.before.map((s) => slots[s]), x, ...op.after.map((s) => slots[s])].join(", ");
       resumeStep(op, site, argsOf("v"));
-      const inline = op.inline;
-      if (inline?.kind !== "fork") {
+      const written = writtenStep(op);
+      if (written?.kind !== "fork") {
         const sub = op.before.length === 0 && op.after.length === 0 ? inlinable(op.fn, depth, false) : undefined;
         if (sub) block(sub, site, frame, cur, cur, () => exit);
+        else if (written?.kind === "identity") continue;
         else sync.push(`i = ${site}; ${cur} = ${ref(op.fn)}(${argsOf(cur)}); if (${thenable(cur)}) ${exit}`);
         continue;
       }
       // A fork: each branch's result in a local; the tuple is made only if the next step needs it.
-      const rs = inline.branches.map((_, j) => `r${site}_${j}`);
+      const rs = written.branches.map((_, j) => `r${site}_${j}`);
       locals.push(...rs);
       sync.push(`i = ${site};`);
-      inline.branches.forEach((branch, j) => {
-        const sub = inlinable(branch, depth, true);
-        if (sub) {
-          block(sub, site, frame, cur, rs[j]!, () => "");
-          sync.push(`i = ${site};`);
-        } else sync.push(`${rs[j]} = ${ref(branch)}(${cur});`);
-      });
+      written.branches.forEach((b, j) => branch(b, cur, rs[j]!, site, frame));
       sync.push(`if (${rs.map(thenable).join(" || ")}) { ${cur} = ${ref(settleFork)}([${rs.join(", ")}]); ${exit} }`);
       const next = ops[i + 1];
-      const fused = next?.kind === "step" ? next.inline : undefined;
+      const fused = next?.kind === "step" ? writtenStep(next) : undefined;
       if (fused?.kind === "merge" || fused?.kind === "to") {
         // merge(h) / to(C) right after the fork: the branch results are its arguments, no tuple.
         const nextSite = newSite(next as StepOp);

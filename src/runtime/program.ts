@@ -66,6 +66,21 @@ export function programOf(fn: unknown): Program | undefined {
   return typeof fn === "function" ? (fn as { [PROGRAM]?: Program })[PROGRAM] : undefined;
 }
 
+/**
+ * What a combinator made by the free functions (`fork(...)`, `merge(h)`, `to(C)`, `identity`:
+ * dsl/combinators.ts) is, on the function a pipeline calls: the code generator writes it out in
+ * place when it is a step or a fork branch, as it does for the builder's own methods.
+ */
+export const WRITTEN: unique symbol = Symbol("memopipe.written");
+
+/** A free combinator, as the code generator writes it out. */
+export type Written = Inline | { readonly kind: "identity" };
+
+/** What `fn` is when it is one of the free combinators, else `undefined`. */
+export function writtenOf(fn: unknown): Written | undefined {
+  return typeof fn === "function" ? (fn as { [WRITTEN]?: Written })[WRITTEN] : undefined;
+}
+
 /** Whether a step returned something to await (a Promise or any other thenable). */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
