@@ -69,7 +69,13 @@ function onSignal(signal: Signal): void {
   if (process.listenerCount(signal) > 1) return;
   exiting = signal;
   const pending = runAll();
-  const timer = setTimeout(() => raise(signal), SHUTDOWN_GRACE_MS);
+  // Past the grace period the process dies without waiting for the slow cleanups — but the
+  // synchronous ones run once more first: a record logged while a worker pool took too long to
+  // close (seconds on a loaded machine) is spooled, not lost with the process.
+  const timer = setTimeout(() => {
+    void runAll();
+    raise(signal);
+  }, SHUTDOWN_GRACE_MS);
   void Promise.all(pending).then(() => {
     clearTimeout(timer);
     void runAll(); // records logged while the pools closed
