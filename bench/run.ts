@@ -4,11 +4,19 @@
  *
  *   npm run bench              all of them (~4 minutes on 2 cores; needs python3-joblib for the
  *                              cache comparison: apt-get install python3-joblib)
- *   npm run bench -- runtime   only the named ones (runtime, types, cache, keys, codec, fingerprint, loggers, runner, import)
+ *   npm run bench -- runtime   only the named ones (runtime, types, dag, cache, keys, codec, fingerprint, loggers, runner, import)
  */
 const suites: Record<string, { title: string; run: () => Promise<unknown> | unknown }> = {
   runtime: { title: "run time: a built pipeline vs hand-written code, remeda and Effect", run: async () => (await import("./runtime.js")).main() },
-  types: { title: "compile time: the pipe() builder types on TypeScript 6 and 7", run: async () => (await import("./type-cost.js")).main() },
+  types: {
+    title: "compile time: the pipe() and dag() builder types on TypeScript 6 and 7",
+    run: async () => {
+      (await import("./type-cost.js")).main();
+      console.log("");
+      (await import("./type-cost-dag.js")).main();
+    },
+  },
+  dag: { title: "dag(): 1,000 uncached stages vs a hand-written Promise.all graph, and building", run: async () => (await import("./dag.js")).main() },
   cache: { title: "cache: hits and misses vs joblib, hashing vs sha256sum", run: async () => (await import("./cache.js")).main() },
   keys: { title: "cache keys: binary encoding (v2) vs the text one (v1) vs JSON.stringify", run: async () => (await import("./keys.js")).main() },
   codec: { title: "value codec (mpv1) vs node:v8 and JSON", run: async () => (await import("./codec.js")).main() },

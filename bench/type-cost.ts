@@ -224,7 +224,7 @@ export const run = pipe<number>()
  * scope, so the repository's self-reference ("memopipe" -> dist via "exports") does not apply there
  * and the name resolves through node_modules, like a consumer's. Checks that it does.
  */
-function snapshotTypes(): { sha256: string; resolvedTo: string } {
+export function snapshotTypes(): { sha256: string; resolvedTo: string } {
   const distTypes = join(ROOT, "dist", "index.d.ts");
   let source: string | null = null;
   for (let attempt = 0; attempt < 60 && source === null; attempt++) {
@@ -290,7 +290,7 @@ export interface Measurement {
   readonly raw: Readonly<Record<string, string>>;
 }
 
-function writeCase(name: string, source: string): string {
+export function writeCase(name: string, source: string): string {
   const file = join(OUT, `${name}.ts`);
   writeFileSync(file, source);
   const config = join(OUT, `${name}.tsconfig.json`);
@@ -322,7 +322,7 @@ const num = (s: string | undefined): number | null => {
   return Number.isFinite(v) ? v : null;
 };
 
-function runTsc(tool: Tool, config: string, repeats: number): Measurement {
+export function runTsc(tool: Tool, config: string, repeats: number): Measurement {
   const file = relative(ROOT, config).replace(/\.tsconfig\.json$/, ".ts");
   const runs: Measurement[] = [];
   for (let r = 0; r < repeats; r++) {
@@ -426,16 +426,16 @@ export interface Options {
   readonly log?: (line: string) => void;
 }
 
-const fmt = (v: number | null, digits = 0): string => (v === null || !Number.isFinite(v) ? "-" : v.toFixed(digits));
+export const fmt = (v: number | null, digits = 0): string => (v === null || !Number.isFinite(v) ? "-" : v.toFixed(digits));
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]): string =>
     cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join("  ");
   return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
 }
 
-function version(tool: Tool): string {
+export function version(tool: Tool): string {
   const res = spawnSync(process.execPath, [TOOLS[tool], "-v"], { encoding: "utf8" });
   return (res.stdout ?? "").trim().replace(/^Version\s+/, "");
 }

@@ -2,8 +2,9 @@ import type { FromArg, PredsOf, TerminalOutputs, ToArg } from "../types/dag.js";
 import type { AnyStage, InOf, NameOf, Simplify } from "../types/stage.js";
 import type { PipeTypeError } from "../types/type-error.js";
 import { MemopipeError } from "../runtime/errors.js";
-import { runStage, specOf, stagePart } from "./stage.js";
-import type { RunPlace } from "../runtime/stage-cache.js";
+import { runStage, runUncached, specOf, stagePart, type StageSpec } from "./stage.js";
+import { runTasks, taskGraph, type TaskGraph } from "../runtime/dag-scheduler.js";
+import type { DagPlan, GivenInputs } from "./dag-remote.js";
 import { describePart } from "../runtime/graph/describe.js";
 import type { PipelineGraph } from "../runtime/graph/model.js";
 import { PART, type Part } from "../runtime/graph/parts.js";
@@ -68,9 +69,23 @@ export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends str
   run(inputs: DagIn): Promise<TerminalOutputs<Order, Succ>>;
 }
 
-interface Node {
-  readonly stage: AnyStage;
-  readonly preds: readonly AnyStage[];
+/**
+ * The stages of a DAG and their predecessors, shared by the builders made from one another: a
+ * builder owns the first `size` entries. `.edge` on the newest builder appends in place (O(1));
+ * `.edge` on an older one (a DAG extended two ways from one prefix) copies its prefix first.
+ */
+interface Stages {
+  readonly stages: AnyStage[];
+  readonly preds: (readonly AnyStage[])[];
+  /** Where each stage sits: a builder has a stage when its index is below the builder's size. */
+  readonly index: Map<AnyStage, number>;
+}
+
+/** What `run` needs, made once per builder (linear in the stages and edges). */
+export interface DagRunPlan extends DagPlan {
+  readonly graph: TaskGraph;
+  /** The predecessors' names of each stage, for its events (`RunPlace.predecessors`). */
+  readonly predNames: readonly (readonly string[])[];
 }
 
 // The class is made inside a pure-annotated function call: its `[PART]` member has a computed key
@@ -80,29 +95,70 @@ interface Node {
 // that the call may be dropped when its result is unused.
 const DagImpl = /* @__PURE__ */ (() =>
   class DagImpl {
-    constructor(private readonly nodes: readonly Node[]) {}
+    #plan: DagRunPlan | undefined;
+
+    constructor(
+      private readonly all: Stages | undefined,
+      private readonly size: number,
+    ) {}
+
+    private has(stage: AnyStage): boolean {
+      const i = this.all?.index.get(stage);
+      return i !== undefined && i < this.size;
+    }
 
     start(first: unknown): DagImpl {
-      if (this.nodes.length > 0) throw new MemopipeError("this DAG has its start stage already");
+      if (this.size > 0) throw new MemopipeError("this DAG has its start stage already");
       specOf(first);
-      return new DagImpl([{ stage: first as AnyStage, preds: [] }]);
+      return new DagImpl({ stages: [first as AnyStage], preds: [[]], index: new Map([[first as AnyStage, 0]]) }, 1);
     }
 
     edge(from: unknown, to: unknown): DagImpl {
-      if (this.nodes.length === 0) throw new MemopipeError("call .start(stage) before .edge(...)");
-      const preds = (Array.isArray(from) ? from : [from]) as AnyStage[];
+      const all = this.all;
+      if (all === undefined) throw new MemopipeError("call .start(stage) before .edge(...)");
+      const preds = (Array.isArray(from) ? [...from] : [from]) as AnyStage[];
       if (preds.length === 0) throw new MemopipeError(".edge(from, to): from names no stage");
       for (const p of preds) {
-        if (!this.nodes.some((n) => n.stage === p)) {
+        if (!this.has(p)) {
           throw new MemopipeError(`stage '${specOf(p).name}' is not in this DAG yet: add it with .start(…) or as the target of an earlier .edge(…, stage)`);
         }
       }
       const target = to as AnyStage;
       specOf(target);
-      if (this.nodes.some((n) => n.stage === target)) {
+      if (this.has(target)) {
         throw new MemopipeError(`stage '${specOf(target).name}' is in this DAG already: give a stage all its predecessors in one .edge([a, b], stage)`);
       }
-      return new DagImpl([...this.nodes, { stage: target, preds }]);
+      const into: Stages =
+        all.stages.length === this.size
+          ? all
+          : { stages: all.stages.slice(0, this.size), preds: all.preds.slice(0, this.size), index: new Map(all.stages.slice(0, this.size).map((s, i) => [s, i])) };
+      into.index.set(target, into.stages.length);
+      into.stages.push(target);
+      into.preds.push(preds);
+      return new DagImpl(into, this.size + 1);
+    }
+
+    /** The stages in the order they were added, with their predecessors' indices, and the terminal ones. */
+    plan(): DagRunPlan {
+      if (this.#plan) return this.#plan;
+      const { stages, preds, index } = this.all!;
+      const size = this.size;
+      const nodes: { spec: StageSpec; preds: number[] }[] = [];
+      const hasSucc = new Uint8Array(size);
+      for (let i = 0; i < size; i++) {
+        const ps = preds[i]!.map((p) => index.get(p)!);
+        for (const p of ps) hasSucc[p] = 1;
+        nodes.push({ spec: specOf(stages[i]), preds: ps });
+      }
+      const terminal: number[] = [];
+      for (let i = 0; i < size; i++) if (hasSucc[i] === 0) terminal.push(i);
+      this.#plan = {
+        nodes,
+        terminal,
+        graph: taskGraph(nodes.map((n) => n.preds)),
+        predNames: nodes.map((n) => n.preds.map((p) => nodes[p]!.spec.name)),
+      };
+      return this.#plan;
     }
 
     /**
@@ -112,8 +168,8 @@ const DagImpl = /* @__PURE__ */ (() =>
      * bundle, even one of a program that only builds pipes (issue 11.2).
      */
     [PART](): Part {
-      const nodes = this.nodes;
-      return { kind: "dag", stages: nodes.map((n) => ({ stage: stagePart(specOf(n.stage)), preds: n.preds.map((p) => nodes.findIndex((m) => m.stage === p)) })) };
+      if (this.size === 0) return { kind: "dag", stages: [] };
+      return { kind: "dag", stages: this.plan().nodes.map((n) => ({ stage: stagePart(n.spec), preds: n.preds })) };
     }
 
     describe(): PipelineGraph {
@@ -121,41 +177,30 @@ const DagImpl = /* @__PURE__ */ (() =>
     }
 
     /**
-     * Each stage's run is a promise that first awaits its predecessors' promises, so the stages run
-     * in dependency order and independent branches overlap (memori ran them in list order). A stage
-     * receives only the inputs its function reads when its source shows them (`inputNames`), so an
+     * Every stage runs once its predecessors are done (runtime/dag-scheduler.ts): an uncached stage
+     * whose function is synchronous ends without a promise, the others overlap. A stage receives
+     * only the inputs its function reads when its source shows them (`inputNames`), so an
      * unrelated DAG input does not change its cache key.
      */
     async run(inputs: unknown): Promise<Record<string, unknown>> {
-      if (this.nodes.length === 0) throw new MemopipeError("this DAG has no stage: call .start(stage)");
+      if (this.size === 0) throw new MemopipeError("this DAG has no stage: call .start(stage)");
+      const plan = this.plan();
+      const { nodes } = plan;
       const dagInputs = { ...(inputs as Record<string, unknown>) };
-      const graph = graphId(specOf(this.nodes[0]!.stage).name);
-      const results = new Map<AnyStage, Promise<Record<string, unknown>>>();
-      for (const node of this.nodes) {
-        const place: RunPlace = { graph, predecessors: node.preds.map((p) => specOf(p).name) };
-        const predResults = node.preds.map((p) => results.get(p)!);
-        results.set(
-          node.stage,
-          Promise.all(predResults).then(async (outs) => {
-            const available = Object.assign({}, dagInputs, ...outs) as Record<string, unknown>;
-            const spec = specOf(node.stage);
-            const given = spec.inputNames ? pick(available, spec.inputNames) : available;
-            try {
-              return await runStage(spec, given, place);
-            } catch (error) {
-              throw error instanceof StageRunError ? error : new StageRunError(spec.name, error);
-            }
-          }),
-        );
-      }
-      // no unhandled rejections: every stage promise is awaited here, the first failure is reported
-      const all = await Promise.allSettled(results.values());
-      const failed = all.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) throw failed.reason;
-      const hasSucc = new Set(this.nodes.flatMap((n) => n.preds));
-      const terminal = this.nodes.filter((n) => !hasSucc.has(n.stage));
-      const outs = await Promise.all(terminal.map((n) => results.get(n.stage)!));
-      return Object.assign({}, ...outs) as Record<string, unknown>;
+      let graph: string | undefined; // the run's id, made when the first cached stage runs
+      const results = await runTasks<Record<string, unknown>>(
+        plan.graph,
+        (i, done) => {
+          const { spec, preds } = nodes[i]!;
+          const given = inputsFrom(spec, dagInputs, preds, done);
+          if (!spec.cache) return runUncached(spec, given);
+          return runStage(spec, given, { graph: (graph ??= graphId(nodes[0]!.spec.name)), predecessors: plan.predNames[i] });
+        },
+        (i, error) => (error instanceof StageRunError ? error : new StageRunError(nodes[i]!.spec.name, error)),
+      );
+      const out: Record<string, unknown> = {};
+      for (const i of plan.terminal) Object.assign(out, results[i]);
+      return out;
     }
   })();
 type DagImpl = InstanceType<typeof DagImpl>;
@@ -170,11 +215,43 @@ function graphId(start: string): string {
   return `${start}#${new Date().toISOString()}#${++graphRuns}`;
 }
 
-function pick(from: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const n of names) if (n in from) out[n] = from[n];
-  return out;
+/**
+ * What a stage receives (a new object, the stage's own): the DAG's inputs overridden by its
+ * predecessors' outputs, the right-most predecessor winning; only the names its function reads
+ * when its source shows them. `results[p]` holds predecessor `p`'s outputs.
+ */
+function inputsFrom(spec: StageSpec, dagInputs: Record<string, unknown>, preds: readonly number[], results: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const names = spec.inputNames;
+  if (names === undefined) {
+    const all: Record<string, unknown> = { ...dagInputs };
+    for (let k = 0; k < preds.length; k++) Object.assign(all, results[preds[k]!]);
+    return all;
+  }
+  const own: Record<string, unknown> = {};
+  for (let n = 0; n < names.length; n++) {
+    const name = names[n]!;
+    let k = preds.length - 1;
+    while (k >= 0 && !Object.hasOwn(results[preds[k]!]!, name)) k--;
+    if (k >= 0) own[name] = results[preds[k]!]![name];
+    else if (Object.hasOwn(dagInputs, name)) own[name] = dagInputs[name];
+  }
+  return own;
 }
+
+/**
+ * What a stage receives, from its predecessors' outputs in order (the rule of `inputsFrom`, for
+ * the bullmq Runner's scheduler in dag-remote.ts).
+ *
+ * @example
+ * givenInputs(specOf(s3), { subject: "x" }, [s1Outputs, s2Outputs]);
+ */
+export const givenInputs: GivenInputs = (spec, dagInputs, outs) =>
+  inputsFrom(
+    spec,
+    dagInputs,
+    outs.map((_, k) => k),
+    outs,
+  );
 
 /**
  * Starts a DAG of stages (memori's `Pipeline`, with fan-in and concurrency). The DAG's inputs are
@@ -186,5 +263,5 @@ function pick(from: Record<string, unknown>, names: readonly string[]): Record<s
  * const out = await g.run({ subject: "sub-01" });
  */
 export function dag<Extra extends object = {}>(): Dag<Extra, [], never, never> {
-  return new DagImpl([]) as never;
+  return new DagImpl(undefined, 0) as never;
 }

@@ -139,6 +139,28 @@ export async function runStage(spec: StageSpec, inputs: unknown, place?: RunPlac
   return runCached(spec.name, spec.fn, merged, store ? { ...spec.cache, store } : spec.cache, call, place);
 }
 
+/**
+ * Runs an uncached stage on `own`, an inputs object made for this call alone (the fixed inputs are
+ * written into it, and the function receives it): the named outputs, synchronously when the
+ * function returned a value, or a Promise of them when it returned one. What `dag().run` calls, so
+ * that a synchronous stage costs no promise; `runStage` is the general entry.
+ *
+ * @example
+ * const out = runUncached(specOf(double), { x: 2 }); // { y: 4 }, not a Promise
+ */
+export function runUncached(spec: StageSpec, own: Record<string, unknown>): Record<string, unknown> | Promise<Record<string, unknown>> {
+  const fixed = spec.fixed;
+  for (const k in fixed) own[k] = fixed[k];
+  const result = spec.fn(own);
+  if (isThenable(result)) return Promise.resolve(result).then((r) => nameOutputs(spec, r));
+  return nameOutputs(spec, result);
+}
+
+// What `await` adopts: any object or function with a callable `then`.
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === "object" || typeof v === "function") && typeof (v as { then?: unknown }).then === "function";
+}
+
 function nameOutputs(spec: StageSpec, result: unknown): Record<string, unknown> {
   if (spec.outputs) {
     if (!Array.isArray(result) || result.length !== spec.outputs.length) {
