@@ -14,7 +14,7 @@ const noSources: Options["esbuildOptions"] = (options) => {
 
 export default defineConfig([
   {
-    // runner-worker: the generic piscina worker script of the threads Runner (src/runtime/runner)
+    // runner-worker: the generic worker-thread script of the threads Runner (src/runtime/runner)
     entry: { index: "src/index.ts", "runner-worker": "src/runtime/runner/worker.ts" },
     format: ["esm", "cjs"],
     shims: true,

@@ -3,10 +3,11 @@
  * (a grid value that is not a list, points that do not fit the task), each reported on the
  * offending call with the key named.
  */
-import { grid, ignoreError, memlist, randomGrid, Runner, task, timeTaken, type ErrorRecord, type WorkerTask } from "memopipe";
+import { grid, ignoreError, memlist, randomGrid, Runner, task, timeTaken, type RunErrorRecord, type WorkerTask } from "memopipe";
 import { assertEqual, type Equal } from "./equal.js";
 
 type Err = { error: { name: string; message: string } };
+type RunErr = { error: { name: string; message: string; code?: string } };
 
 // --- grids: literals are widened, `as const` keeps them --------------------------------------------
 const g = grid({ n: [1, 2], s: ["a"] });
@@ -51,10 +52,10 @@ else assertEqual<Equal<typeof r.inv, number>>();
 const runner = new Runner({ backend: "in-process", workers: 4, progress: false });
 // the points type an unannotated task
 const labelled = runner.run(({ n, s }) => ({ label: `${s}${n}` }), g);
-assertEqual<Equal<typeof labelled, Promise<Array<{ label: string } | ErrorRecord<{ n: number; s: string }>>>>>();
+assertEqual<Equal<typeof labelled, Promise<Array<{ label: string } | RunErrorRecord<{ n: number; s: string }>>>>>();
 // an async task that needs fewer keys than the points give: the error record keeps the points' type
 const halved = runner.run(async ({ n }: { n: number }) => ({ half: n / 2 }), g);
-assertEqual<Equal<typeof halved, Promise<Array<{ half: number } | ({ n: number; s: string } & Err)>>>>();
+assertEqual<Equal<typeof halved, Promise<Array<{ half: number } | ({ n: number; s: string } & RunErr)>>>>();
 
 // a task addressed by module and export, typed by the exported function
 declare function simulate(point: { classSize: number; nSim: number }): Promise<{ estProba: number }>;
@@ -62,7 +63,15 @@ const simulateTask = task<typeof simulate>({ module: "file:///app/points.js", ex
 assertEqual<Equal<typeof simulateTask, WorkerTask<{ classSize: number; nSim: number }, { estProba: number }>>>();
 const threads = new Runner({ backend: "threads", workers: 2, progress: { mode: "lines", label: "birthday" } });
 const estimates = threads.run(simulateTask, drawn);
-assertEqual<Equal<typeof estimates, Promise<Array<{ estProba: number } | ErrorRecord<{ classSize: number; nSim: number }>>>>>();
+assertEqual<Equal<typeof estimates, Promise<Array<{ estProba: number } | RunErrorRecord<{ classSize: number; nSim: number }>>>>>();
+// a point's error record may carry the Runner's code (a timeout, a dead thread)
+declare const one: Awaited<typeof estimates>[number];
+if ("error" in one) assertEqual<Equal<typeof one.error.code, string | undefined>>();
+// run options: a timeout and a signal
+const bounded = threads.run(simulateTask, drawn, { timeout: 1000, signal: AbortSignal.timeout(5000) });
+assertEqual<Equal<typeof bounded, typeof estimates>>();
+// @ts-expect-error Type 'string' is not assignable to type 'number'
+threads.run(simulateTask, drawn, { timeout: "1s" });
 // an untyped address: results are unknown
 const raw = threads.run({ module: "file:///app/points.js", export: "simulate" }, drawn);
 assertEqual<Equal<typeof raw, Promise<unknown[]>>>();

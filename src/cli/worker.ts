@@ -48,7 +48,7 @@ export function addWorker(program: Command): void {
     .option("--connection <url>", "where Redis is", process.env.REDIS_URL ?? "redis://127.0.0.1:6379")
     .requiredOption("--queue <name>", "the queue to serve (the Runner's queue option)")
     .option("--concurrency <n>", "jobs in flight at once", "1")
-    .option("--threads <k>", "run the points on k worker threads (piscina): a crash fails one job, the lock stays renewed during CPU-bound points", "0")
+    .option("--threads <k>", "run the points on k worker threads: a crash fails one job, the lock stays renewed during CPU-bound points", "0")
     .option("--root <dir>", "the project root that jobs' modules are relative to (default: $MEMOPIPE_ROOT, or the nearest package.json)")
     .option("--prefix <prefix>", "BullMQ's key prefix", "bull")
     .option("--lock-ms <ms>", "the job lock: a dead worker's job is retried elsewhere within twice this", "10000")

@@ -206,9 +206,20 @@ export type ResultOf<T> = T extends (point: never) => infer R
  * What `runner.run(task, points)` resolves to: one result or error record per point, in order.
  *
  * @example
- * type R = RunResults<WorkerTask<{ n: number }, { sq: number }>, { n: number }>; // Array<{ sq: number } | ErrorRecord<{ n: number }>>
+ * type R = RunResults<WorkerTask<{ n: number }, { sq: number }>, { n: number }>; // Array<{ sq: number } | RunErrorRecord<{ n: number }>>
  */
-export type RunResults<T, Point> = Array<ResultOf<T> | ErrorRecord<Point>>;
+export type RunResults<T, Point> = Array<ResultOf<T> | RunErrorRecord<Point>>;
+
+/**
+ * The error record of a point of a `Runner` sweep: as {@link ErrorRecord}, and `error.code` when
+ * the Runner made the failure itself (`MEMOPIPE_POINT_TIMEOUT`: past its `timeout`;
+ * `MEMOPIPE_WORKER_DIED`: its thread died; `MEMOPIPE_UNCLONABLE_POINT`: it cannot be copied to a
+ * thread). A task's own error has no `code`.
+ *
+ * @example
+ * type E = RunErrorRecord<{ n: number }>; // { n: number } & { error: { name: string; message: string; code?: string } }
+ */
+export type RunErrorRecord<Args> = Args & { error: { name: string; message: string; code?: string } };
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** One member of a union (the last one TypeScript lists), to name one key in a message. */

@@ -1,16 +1,16 @@
 import { availableParallelism } from "node:os";
-import { deserialize } from "../lazy-builtins.js";
-import type { ErrorRecord, PointOf, PointsCheck, RunResults, TaskAddress, WorkerTask } from "../../types/sweep.js";
+import type { RunErrorRecord, PointOf, PointsCheck, RunResults, TaskAddress, WorkerTask } from "../../types/sweep.js";
 import { MemopipeError } from "../errors.js";
 import { isTaskAddress, moduleHref } from "./address.js";
 import { errorInfo } from "./error-record.js";
-import { createPool, type ThreadPool } from "./pool.js";
-import { progressReporter, type ProgressOptions } from "./progress.js";
-import type { WorkerReply } from "./worker.js";
+import { createPool, type PointError, type ThreadPool } from "./pool.js";
+import { progressReporter, type ProgressOptions, type ProgressReporter } from "./progress.js";
+import { ChunkSizer, RangeQueue } from "./chunks.js";
+import { POINT_TIMEOUT, RunAbortedError } from "./aborted.js";
 import type { Backend } from "./backend.js";
 import type { BullmqBackend } from "./bullmq/client.js";
 import { checkBullmqOptions, type BullmqRunnerOptions } from "./bullmq/options.js";
-import { onShutdown } from "../shutdown.js";
+import { onShutdown, shuttingDown } from "../shutdown.js";
 
 /**
  * Options of `new Runner(options)`.
@@ -22,7 +22,7 @@ export interface RunnerOptions {
   /**
    * - `"in-process"`: the points run in this thread, `workers` at a time (useful for async tasks:
    *   I/O, cached stages, subprocesses);
-   * - `"threads"`: the points run on `workers` worker threads (piscina), a real speed-up for
+   * - `"threads"`: the points run on `workers` worker threads (Node's `worker_threads`), a real speed-up for
    *   CPU-bound points. The task must be addressed by module and export (`task({ module, export })`).
    */
   readonly backend: "in-process" | "threads";
@@ -30,13 +30,49 @@ export interface RunnerOptions {
   readonly workers?: number;
   /** A progress bar with ETA on a terminal, plain lines when piped (default `true`); `false` is silent. */
   readonly progress?: boolean | ProgressOptions;
-  /** `threads`: the worker threads' Node flags (default: this process's, plus tsx when memopipe runs from its TypeScript sources). */
+  /** `threads`: the worker threads' Node flags (default: this process's). */
   readonly execArgv?: readonly string[];
+  /**
+   * The default `timeout` of this Runner's runs, in ms (see {@link RunOptions.timeout}); none by
+   * default.
+   */
+  readonly timeout?: number;
+  /**
+   * `threads`: how many points one message to a worker thread carries. `"auto"` (default): as many
+   * as take ~1 ms, measured as the sweep goes (one point per message until the first replies), so
+   * tiny points cost no round trip each; a number: that many (`1`: one point per message).
+   */
+  readonly chunk?: number | "auto";
+}
+
+/**
+ * Options of one `runner.run(task, points, options)`.
+ *
+ * @example
+ * await runner.run(simulateTask, points, { timeout: 60_000, signal: AbortSignal.timeout(3_600_000) });
+ */
+export interface RunOptions {
+  /**
+   * A point that runs longer than this (ms) becomes an error record
+   * `{ ...point, error: { name: "TimeoutError", message, code: "MEMOPIPE_POINT_TIMEOUT" } }` and the
+   * sweep goes on. `threads`: its worker thread is stopped (even in an endless loop) and replaced;
+   * the other points of its chunk (~1 ms of work) are computed again on another thread.
+   * `in-process`: the point's result is no longer awaited, but it cannot be stopped (an endless
+   * synchronous loop blocks the whole thread: use `threads` for such tasks). Not for `bullmq`
+   * (use the job's own limits in the task).
+   */
+  readonly timeout?: number;
+  /**
+   * Stops the run: no point starts after the abort, the `threads` backend stops the threads
+   * computing points (the Runner starts new ones on its next run), `bullmq` withdraws the points
+   * still queued; `run` then rejects with a {@link RunAbortedError} holding the results that had
+   * finished (in input order, `undefined` for the others) and the signal's reason as `cause`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** The outcome of one point, before it becomes a result or an error record. */
-type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: { name: string; message: string } };
-type Compute = (point: object) => Promise<Outcome>;
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: PointError };
 
 /**
  * Runs a sweep: a task over a list of points, in this thread or on worker threads, with a progress
@@ -67,6 +103,8 @@ export class Runner {
   readonly workers: number;
   readonly #progress: boolean | ProgressOptions;
   readonly #execArgv: readonly string[] | undefined;
+  readonly #timeout: number | undefined;
+  readonly #chunk: number | "auto";
   #pool: ThreadPool | undefined;
   /** `bullmq`: the options, and the backend once a run opened it (./bullmq/, loaded on first use). */
   readonly #bullmq: BullmqRunnerOptions | undefined;
@@ -80,6 +118,8 @@ export class Runner {
       this.workers = 0;
       this.#progress = options.progress ?? true;
       this.#execArgv = undefined;
+      this.#timeout = undefined;
+      this.#chunk = "auto";
       this.#bullmq = options as BullmqRunnerOptions;
       return;
     }
@@ -93,6 +133,10 @@ export class Runner {
     this.workers = workers;
     this.#progress = options.progress ?? true;
     this.#execArgv = options.execArgv;
+    this.#timeout = checkTimeout(options.timeout, "new Runner({ timeout })");
+    const chunk = options.chunk ?? "auto";
+    if (chunk !== "auto" && (!Number.isInteger(chunk) || chunk < 1)) throw new MemopipeError(`new Runner({ chunk }): chunk must be "auto" or a positive integer, got ${String(chunk)}`);
+    this.#chunk = chunk;
     this.#bullmq = undefined;
   }
 
@@ -106,35 +150,28 @@ export class Runner {
    * const out = await runner.run(async ({ n }: { n: number }) => ({ sq: n * n }), grid({ n: [1, 2, 3] }));
    * // [{ sq: 1 }, { sq: 4 }, { sq: 9 }]
    */
-  run<P extends object, R>(task: (point: P) => R, points: readonly P[]): Promise<Array<Awaited<R> | ErrorRecord<P>>>;
+  run<P extends object, R>(task: (point: P) => R, points: readonly P[], options?: RunOptions): Promise<Array<Awaited<R> | RunErrorRecord<P>>>;
   run<T extends WorkerTask | TaskAddress | ((point: never) => unknown), P extends object>(
     task: T,
     points: readonly P[] & PointsCheck<PointOf<T>, P>,
+    options?: RunOptions,
   ): Promise<RunResults<T, P>>;
-  async run(task: unknown, points: readonly object[]): Promise<unknown[]> {
+  async run(task: unknown, points: readonly object[], options: RunOptions = {}): Promise<unknown[]> {
     if (!Array.isArray(points)) throw new MemopipeError(`runner.run(task, points): points must be an array (grid(...) makes one), got ${points === null ? "null" : typeof points}`);
+    if (options === null || typeof options !== "object") throw new MemopipeError(`runner.run(task, points, options): options must be an object, got ${options === null ? "null" : typeof options}`);
+    const timeout = checkTimeout(options.timeout, "runner.run(task, points, { timeout })") ?? this.#timeout;
+    const signal = options.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw new MemopipeError(`runner.run(task, points, { signal }): signal must be an AbortSignal, got ${signal === null ? "null" : typeof signal}`);
     const list = [...points] as object[];
-    if (this.#bullmq) return this.#runRemote(task, list);
-    const compute = await this.#computer(task);
-    const results = new Array<unknown>(list.length);
-    const progress = progressReporter(this.#progress, list.length);
-    let done = 0;
-    let failed = 0;
-    try {
-      // Threads: twice as many points in flight as workers, so a worker that finishes finds the
-      // next point already queued while the main thread records the previous result.
-      await forEachLimited(list.length, this.backend === "threads" ? this.workers * 2 : this.workers, async (i) => {
-        const point = list[i]!;
-        const outcome = await compute(point);
-        results[i] = outcome.ok ? outcome.value : { ...point, error: outcome.error };
-        done++;
-        if (!outcome.ok) failed++;
-        progress.update(done, failed);
-      });
-    } finally {
-      progress.stop();
+    if (this.#bullmq) {
+      if (timeout !== undefined) throw new MemopipeError(`runner.run(…, { timeout }): the bullmq backend has no per-point timeout (a point's job runs on another machine); bound the work in the task itself`);
+      if (signal?.aborted) throw new RunAbortedError(new Array(list.length), signal.reason);
+      return this.#runRemote(task, list, signal);
     }
-    return results;
+    if (this.backend === "threads") return this.#runThreads(task, list, timeout, signal);
+    const fn = await inProcessFunction(task);
+    if (signal?.aborted) throw new RunAbortedError(new Array(list.length), signal.reason);
+    return this.#runInProcess(fn, list, timeout, signal);
   }
 
   /**
@@ -149,7 +186,7 @@ export class Runner {
     this.#pool = undefined;
     const remote = this.#remote;
     this.#remote = undefined;
-    await Promise.all([pool?.close(), remote?.then((b) => b.close(), () => undefined)]);
+    await Promise.all([pool?.close("close"), remote?.then((b) => b.close(), () => undefined)]);
   }
 
   /**
@@ -166,9 +203,10 @@ export class Runner {
 
   /**
    * A run on BullMQ workers (./bullmq/): every point sent at once, results taken as they come and
-   * put in input order. Ctrl-C or SIGTERM withdraws the points still waiting in the queue.
+   * put in input order. Ctrl-C or SIGTERM, or the run's `signal`, withdraws the points still
+   * waiting in the queue.
    */
-  async #runRemote(task: unknown, list: object[]): Promise<unknown[]> {
+  async #runRemote(task: unknown, list: object[], signal: AbortSignal | undefined): Promise<unknown[]> {
     const options = this.#bullmq!;
     this.#remote ??= import("./bullmq/client.js").then(({ BullmqBackend }) => new BullmqBackend(options));
     this.#remote.catch(() => (this.#remote = undefined));
@@ -178,7 +216,7 @@ export class Runner {
     const progress = progressReporter(this.#progress, list.length);
     let done = 0;
     let failed = 0;
-    try {
+    const work = (async () => {
       await run.submit(list.map((point, index) => ({ index, point })));
       for await (const { index, outcome } of run.settled()) {
         results[index] = outcome.ok ? outcome.value : { ...list[index], error: outcome.error };
@@ -186,50 +224,177 @@ export class Runner {
         if (!outcome.ok) failed++;
         progress.update(done, failed);
       }
+      return results;
+    })();
+    const stop = abortPromise(signal);
+    try {
+      if (!stop) return await work;
+      work.catch(() => undefined); // the abort wins: a late failure of the withdrawn run is nobody's
+      return await Promise.race([work, stop.promise.then(() => Promise.reject(new RunAbortedError(results.slice(), signal!.reason)))]);
     } finally {
+      stop?.dispose();
       progress.stop();
       offShutdown();
       await run.close();
     }
-    return results;
   }
 
-  /** How this runner computes one point of `task`. Setup mistakes throw here, before any point runs. */
-  async #computer(task: unknown): Promise<Compute> {
-    if (this.backend === "threads") {
-      if (!isTaskAddress(task)) {
-        throw new MemopipeError(
-          typeof task === "function"
-            ? `the threads backend cannot send a function to a worker thread: export it from a module and address it with task({ module: new URL("./points.js", import.meta.url), export: "${task.name || "simulate"}" })`
-            : `runner.run(task, points): the task must be task({ module, export }), got ${task === null ? "null" : typeof task}`,
-        );
-      }
-      const module = moduleHref(task.module);
-      const name = task.export;
-      this.#pool ??= createPool({ threads: this.workers, execArgv: this.#execArgv });
-      const pool = this.#pool;
-      return async (point) => {
-        let reply: WorkerReply;
-        try {
-          reply = await pool.run({ module, export: name, point });
-        } catch (e) {
-          // the worker died, or the point or its result could not be copied between threads
-          return { ok: false, error: errorInfo(e) };
-        }
-        if (reply.ok) return { ok: true, value: deserialize(reply.bytes) };
-        if ("setup" in reply) throw new MemopipeError(`Runner: ${reply.setup}`);
-        return reply;
-      };
+  /** The pool of worker threads, started on the first threads run (and again after an abort closed it). */
+  #threadPool(): ThreadPool {
+    return (this.#pool ??= createPool({ threads: this.workers, execArgv: this.#execArgv }));
+  }
+
+  /**
+   * A run on worker threads: chunks of consecutive points (sized by ./chunks.ts), two per thread
+   * in flight; each reply's results go into their places, so the order is the input's.
+   *
+   * A chunk whose thread was stopped (a point past its timeout) or died comes back `lost` at the
+   * point under way: that point gets its error record, the chunk's other points go back to the
+   * front of the queue. A thread that dies before starting any point three times in a row fails
+   * the run (its task module kills it on import, say), rather than starting threads forever.
+   */
+  async #runThreads(task: unknown, list: object[], timeout: number | undefined, signal: AbortSignal | undefined): Promise<unknown[]> {
+    if (!isTaskAddress(task)) {
+      throw new MemopipeError(
+        typeof task === "function"
+          ? `the threads backend cannot send a function to a worker thread: export it from a module and address it with task({ module: new URL("./points.js", import.meta.url), export: "${task.name || "simulate"}" })`
+          : `runner.run(task, points): the task must be task({ module, export }), got ${task === null ? "null" : typeof task}`,
+      );
     }
-    const fn = typeof task === "function" ? (task as (point: object) => unknown) : isTaskAddress(task) ? await importExport(task) : undefined;
-    if (!fn) throw new MemopipeError(`runner.run(task, points): the task must be a function or task({ module, export }), got ${task === null ? "null" : typeof task}`);
-    return async (point) => {
-      try {
-        return { ok: true, value: await fn(point) };
-      } catch (e) {
-        return { ok: false, error: errorInfo(e) };
+    const module = moduleHref(task.module);
+    const name = task.export;
+    if (signal?.aborted) throw new RunAbortedError(new Array(list.length), signal.reason);
+    const n = list.length;
+    const results = new Array<unknown>(n);
+    const queue = new RangeQueue(n);
+    const sizer = new ChunkSizer(this.#chunk);
+    const slots = this.workers * 2;
+    const progress = progressReporter(this.#progress, n);
+    let done = 0;
+    let failed = 0;
+    let emptyDeaths = 0;
+    let failure: { error: unknown } | undefined;
+    let aborted = false;
+    let active = 0;
+
+    return new Promise<unknown[]>((resolve, reject) => {
+      const stop = abortPromise(signal);
+      const settle = () => {
+        if (aborted) return;
+        stop?.dispose();
+        progress.stop();
+        if (failure) reject(failure.error);
+        else resolve(results);
+      };
+      stop?.promise.then(async () => {
+        aborted = true;
+        const partial = results.slice();
+        // the threads computing points stop now; the next run starts new ones
+        const pool = this.#pool;
+        this.#pool = undefined;
+        await pool?.close("abort");
+        stop.dispose();
+        progress.stop();
+        reject(new RunAbortedError(partial, signal!.reason));
+      });
+      const record = (i: number, error: PointError) => {
+        const { name: errorName, message, code } = error;
+        results[i] = { ...list[i], error: code === undefined ? { name: errorName, message } : { name: errorName, message, code } };
+      };
+      const loop = async () => {
+        active++;
+        try {
+          while (!failure && !aborted) {
+            const range = queue.take(sizer.next(queue.remaining, slots));
+            if (!range) break;
+            const [start, end] = range;
+            const outcome = await this.#threadPool().runChunk({ module, export: name, points: list.slice(start, end), timeoutMs: timeout });
+            if (aborted || failure) break;
+            switch (outcome.kind) {
+              case "done": {
+                const { values, errors } = outcome;
+                for (let i = 0; i < values.length; i++) results[start + i] = values[i];
+                if (errors) for (const [i, error] of errors) record(start + i, error);
+                done += end - start;
+                failed += errors?.size ?? 0;
+                emptyDeaths = 0;
+                sizer.observe(outcome.ms, end - start);
+                progress.update(done, failed);
+                break;
+              }
+              case "setup":
+                failure ??= { error: new MemopipeError(`Runner: ${outcome.message}`) };
+                break;
+              case "lost":
+                if (outcome.at !== undefined) {
+                  record(start + outcome.at, outcome.error!);
+                  done++;
+                  failed++;
+                  emptyDeaths = 0;
+                  queue.putBack(start + outcome.at + 1, end);
+                  queue.putBack(start, start + outcome.at);
+                  progress.update(done, failed);
+                } else {
+                  queue.putBack(start, end);
+                  if (outcome.error && ++emptyDeaths >= 3) failure ??= { error: new MemopipeError(`Runner: worker threads keep dying before computing a point of ${module}#${name}: ${outcome.error.message}`) };
+                }
+                // the chunk's other points went back: make sure enough loops take them
+                while (active < slots && queue.remaining > 0 && !failure) void loop();
+                break;
+              case "closed":
+                if (outcome.reason === "shutdown" || shuttingDown()) await new Promise<never>(() => {}); // the process is dying
+                if (outcome.reason === "close") failure ??= { error: new MemopipeError("Runner: runner.close() was called while a run was under way") };
+                // "abort": another run of this Runner aborted and closed the pool; the next chunk starts a new one
+                else queue.putBack(start, end);
+                break;
+            }
+          }
+        } catch (error) {
+          failure ??= { error };
+        } finally {
+          if (--active === 0) settle();
+        }
+      };
+      if (n === 0) return settle();
+      for (let i = 0; i < Math.min(slots, n); i++) void loop();
+    });
+  }
+
+  /** A run in this thread, `workers` points at a time. */
+  async #runInProcess(fn: (point: object) => unknown, list: object[], timeout: number | undefined, signal: AbortSignal | undefined): Promise<unknown[]> {
+    const results = new Array<unknown>(list.length);
+    const progress: ProgressReporter = progressReporter(this.#progress, list.length);
+    let done = 0;
+    let failed = 0;
+    let aborted = false;
+    const stop = abortPromise(signal);
+    try {
+      const work = forEachLimited(list.length, this.workers, () => aborted, async (i) => {
+        const point = list[i]!;
+        const outcome = await computeInProcess(fn, point, timeout);
+        if (aborted) return;
+        results[i] = outcome.ok ? outcome.value : { ...point, error: outcome.error };
+        done++;
+        if (!outcome.ok) failed++;
+        progress.update(done, failed);
+      });
+      if (!stop) await work;
+      else {
+        work.catch(() => undefined);
+        await Promise.race([
+          work,
+          stop.promise.then(() => {
+            aborted = true;
+            // points already under way cannot be stopped in this thread: they finish unawaited
+            return Promise.reject(new RunAbortedError(results.slice(), signal!.reason));
+          }),
+        ]);
       }
-    };
+    } finally {
+      stop?.dispose();
+      progress.stop();
+    }
+    return results;
   }
 }
 
@@ -247,17 +412,69 @@ async function importExport(task: TaskAddress): Promise<(point: object) => unkno
   return fn as (point: object) => unknown;
 }
 
+/** The function an in-process run calls: the task itself, or the export it addresses (imported here). */
+async function inProcessFunction(task: unknown): Promise<(point: object) => unknown> {
+  const fn = typeof task === "function" ? (task as (point: object) => unknown) : isTaskAddress(task) ? await importExport(task) : undefined;
+  if (!fn) throw new MemopipeError(`runner.run(task, points): the task must be a function or task({ module, export }), got ${task === null ? "null" : typeof task}`);
+  return fn;
+}
+
+/**
+ * One point in this thread; past `timeout` ms its outcome is a TimeoutError (the call itself goes
+ * on: nothing can stop a function in the thread that awaits it).
+ */
+async function computeInProcess(fn: (point: object) => unknown, point: object, timeout: number | undefined): Promise<Outcome> {
+  const call = (async (): Promise<Outcome> => {
+    try {
+      return { ok: true, value: await fn(point) };
+    } catch (e) {
+      return { ok: false, error: errorInfo(e) };
+    }
+  })();
+  if (timeout === undefined) return call;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<Outcome>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ok: false, error: { name: "TimeoutError", message: `the point ran past its timeout of ${timeout} ms (in-process: it could not be stopped and may still be running; the threads backend stops it)`, code: POINT_TIMEOUT } }),
+      timeout,
+    );
+  });
+  try {
+    return await Promise.race([call, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A timeout option: a positive number of ms (Infinity: none), or undefined. */
+function checkTimeout(timeout: unknown, where: string): number | undefined {
+  if (timeout === undefined || timeout === Infinity) return undefined;
+  if (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)) throw new MemopipeError(`${where}: timeout must be a positive number of milliseconds, got ${String(timeout)}`);
+  return timeout;
+}
+
+/** A promise that resolves when `signal` aborts (never, if it does not), and how to stop listening. */
+function abortPromise(signal: AbortSignal | undefined): { promise: Promise<void>; dispose: () => void } | undefined {
+  if (!signal) return undefined;
+  let onAbort: (() => void) | undefined;
+  const promise = new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", (onAbort = () => resolve()), { once: true });
+  });
+  return { promise, dispose: () => onAbort && signal.removeEventListener("abort", onAbort) };
+}
+
 /**
  * Calls `body(i)` for i = 0 … n-1, at most `limit` at a time. `limit` loops each take the next
  * index when their previous call settles, so a slow point never holds up the others. When a call
  * throws (a setup error; point failures are outcomes, not throws), no new index is taken, the
- * calls under way finish, and the first error is rethrown.
+ * calls under way finish, and the first error is rethrown. No new index either once `stopped()`.
  */
-async function forEachLimited(n: number, limit: number, body: (i: number) => Promise<void>): Promise<void> {
+async function forEachLimited(n: number, limit: number, stopped: () => boolean, body: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const loop = async () => {
-    while (!failure && next < n) {
+    while (!failure && !stopped() && next < n) {
       const i = next++;
       try {
         await body(i);

@@ -1,6 +1,6 @@
 /**
  * The worker's side of a job (`memopipe worker`): check that the job is one this worker can run
- * with the caller's code, compute the point (in this thread, or on a piscina thread), and hand the
+ * with the caller's code, compute the point (in this thread, or on a worker thread), and hand the
  * result back through BullMQ.
  *
  * What a worker refuses, before computing anything (an `UnrecoverableError`: no retry, since every

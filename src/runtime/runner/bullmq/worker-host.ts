@@ -1,6 +1,6 @@
 /**
  * A process serving a queue (`memopipe worker`): a BullMQ Worker running memopipe's processor,
- * optionally with a piscina pool for the points, and its shutdown.
+ * optionally with a pool of worker threads for the points, and its shutdown.
  *
  * ## Crash safety (BullMQ's lock and stalled check, with memopipe's defaults)
  * A worker holds a lock on each job it runs, renewed every `lockMs / 2`. A worker that dies

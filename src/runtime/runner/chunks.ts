@@ -1,0 +1,100 @@
+/**
+ * How the `threads` Runner cuts a sweep into chunks: one message to a worker thread carries a
+ * run of consecutive points, so that a tiny point does not pay a message round trip of its own.
+ *
+ * Why ~1 ms: a round trip (post, wake the thread, reply, wake the main thread) costs 10–30 µs
+ * here. A chunk of 1 ms of work makes that ≤ 3 % of the work, while a chunk stays small enough
+ * that the threads finish together (the last chunks shrink, see {@link ChunkSizer.next}) and that a
+ * point stopped by its `timeout` costs the chunk's other points at most ~1 ms of work done again.
+ */
+
+/** Chunks hold at most this many points (a message of a few thousand small objects is still cheap to copy). */
+export const MAX_CHUNK = 2000;
+
+/**
+ * The size of the next chunk. `"auto"`: one point per chunk until a chunk has come back, then as
+ * many points as the mean time per point (measured on the threads: a moving average over the
+ * chunks' replies, so it follows points that get slower or faster) says fit in `targetMs`; a
+ * number: exactly that many.
+ *
+ * Either way no chunk takes more than a share of what is left (the points left over twice the
+ * chunks in flight), so the end of a sweep is not one thread finishing a long chunk while the
+ * others idle.
+ *
+ * @example
+ * const sizer = new ChunkSizer("auto");
+ * sizer.next(10_000, 4); // 1: nothing measured yet
+ * sizer.observe(0.5, 50); // 50 points took 0.5 ms: 10 µs each
+ * sizer.next(10_000, 4); // 100
+ */
+export class ChunkSizer {
+  #perPointMs: number | undefined;
+  readonly #fixed: number | undefined;
+  readonly #targetMs: number;
+
+  constructor(option: number | "auto", targetMs = 1) {
+    this.#fixed = option === "auto" ? undefined : option;
+    this.#targetMs = targetMs;
+  }
+
+  /** The next chunk's size, with `remaining` points not sent yet and `inFlight` chunks at once. */
+  next(remaining: number, inFlight: number): number {
+    const share = Math.max(1, Math.ceil(remaining / (2 * inFlight)));
+    if (this.#fixed !== undefined) return Math.max(1, Math.min(this.#fixed, remaining));
+    const per = this.#perPointMs;
+    if (per === undefined) return 1;
+    const fit = per > 0 ? Math.floor(this.#targetMs / per) : MAX_CHUNK;
+    return Math.max(1, Math.min(fit, MAX_CHUNK, share));
+  }
+
+  /** A chunk of `points` points took `ms` milliseconds on its thread. */
+  observe(ms: number, points: number): void {
+    if (points <= 0 || !(ms >= 0)) return;
+    const per = ms / points;
+    this.#perPointMs = this.#perPointMs === undefined ? per : 0.7 * this.#perPointMs + 0.3 * per;
+  }
+}
+
+/**
+ * The points not sent yet, as ranges of indices `[start, end)`: one range at the start, and
+ * ranges put back at the front when a chunk has to go again (its thread was stopped or died).
+ *
+ * @example
+ * const q = new RangeQueue(10);
+ * q.take(4); // [0, 4]
+ * q.putBack(2, 4);
+ * q.take(5); // [2, 4]: what went back first
+ */
+export class RangeQueue {
+  readonly #ranges: Array<[number, number]>;
+  #remaining: number;
+
+  constructor(n: number) {
+    this.#ranges = n > 0 ? [[0, n]] : [];
+    this.#remaining = n;
+  }
+
+  /** Points not taken yet. */
+  get remaining(): number {
+    return this.#remaining;
+  }
+
+  /** Up to `size` consecutive indices, as `[start, end]`, or undefined when none is left. */
+  take(size: number): [number, number] | undefined {
+    const first = this.#ranges[0];
+    if (!first) return undefined;
+    const start = first[0];
+    const end = Math.min(first[1], start + size);
+    if (end === first[1]) this.#ranges.shift();
+    else first[0] = end;
+    this.#remaining -= end - start;
+    return [start, end];
+  }
+
+  /** Puts `[start, end)` back, to be taken next. */
+  putBack(start: number, end: number): void {
+    if (end <= start) return;
+    this.#ranges.unshift([start, end]);
+    this.#remaining += end - start;
+  }
+}
