@@ -32,6 +32,7 @@ const makeArgs: Record<string, unknown[]> = {
   PipelineStepError: [1, "f", new Error("boom")],
   UnrecordableValueError: ["inputs.f", "function", "s"],
   StageRunError: ["s", new Error("boom")],
+  RunAbortedError: [[{ n: 1 }, undefined], new Error("enough")],
   MissingPackageError: ["vega", "plot", "npm install vega@~6.4.0 vega-lite@~6.4.0", new Error("Cannot find package 'vega'")],
 };
 const make = (api: Api, name: string): Error => new (api[name as keyof Api] as new (...a: unknown[]) => Error)(...(makeArgs[name] ?? ["a message"]));

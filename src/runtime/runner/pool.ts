@@ -113,7 +113,7 @@ export interface ChunkRequest {
  */
 export interface ThreadPool {
   /** Computes a chunk of points on one thread (the least busy). Never rejects: see {@link ChunkOutcome}. */
-  runChunk(request: ChunkRequest): Promise<ChunkOutcome>;
+  runChunk(request: ChunkRequest, limit?: number): Promise<ChunkOutcome>;
   /** Computes one point (the bullmq worker's form). Rejects when its thread dies or the point cannot be sent. */
   run(request: WorkerRequest): Promise<WorkerReply>;
   /** The worker threads' count. */
@@ -210,6 +210,7 @@ export function createPool(options: { threads: number; execArgv?: readonly strin
     clearWatch(thread);
     if (thread.queue.length === 0) idle(thread);
     else watch(thread);
+    drain();
     if ("setup" in m) {
       p.resolve({ kind: "setup", message: m.setup });
       return;
@@ -302,13 +303,43 @@ export function createPool(options: { threads: number; execArgv?: readonly strin
       return;
     }
     queue.forEach((p, i) => p.resolve(i > 0 ? { kind: "lost" } : at !== undefined ? { kind: "lost", at, error } : { kind: "lost", error }));
+    drain();
   };
 
-  const runChunk = (request: ChunkRequest): Promise<ChunkOutcome> =>
+  /** Requests waiting for a thread with room (only `run`'s, which take a thread that has nothing queued). */
+  const waiting: Array<() => boolean> = [];
+  const drain = () => {
+    while (waiting.length > 0 && waiting[0]!()) waiting.shift();
+  };
+  const leastBusy = (): Thread => {
+    let thread = threads[0]!;
+    for (const t of threads) if (t.queue.length < thread.queue.length) thread = t;
+    return thread;
+  };
+
+  /**
+   * Posts `request` to the least busy thread. `limit`: the most chunks a thread may have queued for
+   * this one to join them (the Runner keeps two per thread in flight itself: no limit; `run`, one
+   * point per call from many concurrent jobs: 1, so a point waits for the first thread to be free,
+   * as in a central queue, rather than behind a long point on a busy thread).
+   */
+  const runChunk = (request: ChunkRequest, limit = Infinity): Promise<ChunkOutcome> =>
     new Promise<ChunkOutcome>((resolve) => {
-      if (closed) return resolve({ kind: "closed", reason: closed });
-      let thread = threads[0]!;
-      for (const t of threads) if (t.queue.length < thread.queue.length) thread = t;
+      const attempt = (): boolean => {
+        if (closed) {
+          resolve({ kind: "closed", reason: closed });
+          return true;
+        }
+        const thread = leastBusy();
+        if (thread.queue.length >= limit) return false;
+        post(thread, request, resolve);
+        return true;
+      };
+      if (!attempt()) waiting.push(attempt);
+    });
+
+  const post = (thread: Thread, request: ChunkRequest, resolve: (outcome: ChunkOutcome) => void): void => {
+    {
       if (thread.fatal) return resolve({ kind: "setup", message: thread.fatal });
       const pending: Pending = { seq: seq++, request, resolve, sent: undefined, unclonable: undefined };
       const message: ChunkMessage = { seq: pending.seq, module: request.module, export: request.export, points: request.points, ...(request.bytes ? { bytes: true } : {}) };
@@ -333,7 +364,8 @@ export function createPool(options: { threads: number; execArgv?: readonly strin
         thread.worker.postMessage({ ...message, points: sent.map((i) => request.points[i]) });
         enqueue(thread, partial);
       }
-    });
+    }
+  };
 
   const enqueue = (thread: Thread, pending: Pending) => {
     thread.queue.push(pending);
@@ -354,6 +386,7 @@ export function createPool(options: { threads: number; execArgv?: readonly strin
       clearWatch(t);
       for (const p of t.queue.splice(0)) p.resolve({ kind: "closed", reason });
     }
+    drain();
     return (closing = Promise.all(all.map((t) => t.worker.terminate())).then(() => undefined));
   };
 
@@ -365,7 +398,10 @@ export function createPool(options: { threads: number; execArgv?: readonly strin
     threads: options.threads,
     runChunk,
     run: async (request) => {
-      const outcome = await runChunk({ module: request.module, export: request.export, points: [request.point], bytes: true });
+      let outcome: ChunkOutcome;
+      // a point queued behind one that killed its thread never started: it goes again
+      do outcome = await runChunk({ module: request.module, export: request.export, points: [request.point], bytes: true }, 1);
+      while (outcome.kind === "lost" && outcome.error === undefined);
       switch (outcome.kind) {
         case "done": {
           const error = outcome.errors?.get(0);
