@@ -25,7 +25,7 @@
  * 0777, both minus the umask, so a group-shared cache works.
  *
  * ## Reading
- * A hit is synchronous: one open, one fstat, one read, a SHA-256 over the bytes, a small JSON header
+ * A hit is synchronous: one open, one fstat, one read, a CRC-32 over the bytes, a small JSON header
  * parsed, the payload decoded. (An async read costs a thread-pool round trip, 35–235 µs on a 2-core
  * machine, more than the rest of the hit; payloads above 1 MiB are read asynchronously, where that
  * is noise.) A damaged entry is moved aside and reported `corrupt`; a permission or I/O error is
@@ -33,16 +33,17 @@
  */
 import { randomBytes } from "../lazy-builtins.js";
 import { closeSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { lstat, open, readdir, readFile, rename, rm, rmdir, unlink } from "node:fs/promises";
+import { open, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { CacheWriteError } from "../errors.js";
-import { trimEvents } from "../events.js";
 import { DirectoryClaims } from "./dir-claim.js";
-import { encodeEntry, line1End, parseEntry, type ParsedEntry } from "./entry-file.js";
+import { collectGarbage, type GcOptions, type GcResult } from "./directory-gc.js";
+import { readLatest, scanEntries, sortOldestFirst } from "./directory-scan.js";
+import { encodeEntry, parseEntry, type ParsedEntry } from "./entry-file.js";
 import { decodePayload } from "./payload.js";
 import { APPEND_NO_FOLLOW, CREATE_EXCLUSIVE, SafeDirs } from "./safe-dirs.js";
 import { assertKey, isKey, stageDirName } from "./safe-name.js";
-import { errorCode, sizeOnDisk, syncDirSync } from "./store-files.js";
+import { errorCode, syncDirSync } from "./store-files.js";
 import type { CacheStore, Claim, ClaimOptions, EntryRecord, NewEntry, ReadResult } from "./types.js";
 
 /**
@@ -53,8 +54,6 @@ import type { CacheStore, Claim, ClaimOptions, EntryRecord, NewEntry, ReadResult
  */
 export const DEFAULT_CACHE_DIR = ".memopipe";
 
-/** Temporary work older than this is taken for a crash leftover by `gc` (no write takes an hour). */
-const STALE_TMP_MS = 3_600_000;
 /** `<stage-dir>/latest` is compacted to one line past this size (see `setLatest`). */
 const LATEST_COMPACT_BYTES = 64 * 1024;
 /** Part of every temp name: unique across processes with the pid, drawn once. */
@@ -62,6 +61,8 @@ const PROCESS_TAG = Math.random().toString(36).slice(2, 8);
 let tempCounter = 0;
 /** Payloads up to this size are read synchronously (see "Reading"). */
 const SYNC_READ_MAX = 1 << 20;
+
+export type { GcOptions, GcResult } from "./directory-gc.js";
 
 /**
  * Options of a directory store.
@@ -96,43 +97,6 @@ export interface StoreStats {
   readonly stages: Record<string, { entries: number; bytes: number }>;
 }
 
-/**
- * What `gc()` may remove.
- *
- * @example
- * const options: GcOptions = { maxBytes: 2 ** 30, maxAgeMs: 7 * 86_400_000 };
- */
-export interface GcOptions {
-  /** Remove the oldest entries until the valid ones take at most this many bytes. */
-  readonly maxBytes?: number;
-  /** Remove entries published more than this many milliseconds before `now`. */
-  readonly maxAgeMs?: number;
-  /** The current time in ms (tests); `Date.now()` by default. */
-  readonly now?: number;
-  /** Runs kept in `events.jsonl` (default 100). */
-  readonly keepRuns?: number;
-}
-
-/**
- * What `gc()` did: entries removed (damaged ones included), and the bytes freed (crash leftovers included).
- *
- * @example
- * const { removed, freedBytes }: GcResult = await store.gc({ maxBytes: 0 });
- */
-export interface GcResult {
-  readonly removed: number;
-  readonly freedBytes: number;
-}
-
-/** One entry file found by a scan, with its head read (checksum not verified: see `list`). */
-interface Found {
-  readonly stageDir: string;
-  readonly key: string;
-  readonly path: string;
-  readonly bytes: number;
-  readonly record: EntryRecord | undefined;
-  readonly problem?: string;
-}
 
 /**
  * A `CacheStore` in a directory: atomic first-writer-wins publication, verified reads, claims across
@@ -476,7 +440,7 @@ export class DirectoryStore implements CacheStore {
    * for (const e of await store.list()) console.log(e.stage, e.key.slice(0, 12), e.createdAt, e.bytes);
    */
   async list(): Promise<ListedEntry[]> {
-    const { found } = await this.scan();
+    const { found } = await scanEntries(this.entriesDir);
     return sortOldestFirst(found.flatMap((f) => (f.record ? [{ ...f.record, bytes: f.bytes }] : [])));
   }
 
@@ -502,99 +466,17 @@ export class DirectoryStore implements CacheStore {
 
   /**
    * Collects garbage: damaged entries, entries older than `maxAgeMs`, then the oldest entries until
-   * the rest fit in `maxBytes`; crash leftovers in `tmp/` older than an hour and every entry moved
-   * aside; strays under `entries/` (entries of the previous format among them); locks of owners that
-   * are gone. `latest` pointers to removed entries are repointed to the stage's newest remaining
-   * entry (or removed with the then-empty stage directory).
+   * the rest fit in `maxBytes`; crash leftovers, strays, stale locks; trims `events.jsonl`
+   * (directory-gc.ts says how, in order).
    *
    * @example
    * await store.gc({ maxBytes: 500 * 2 ** 20, maxAgeMs: 30 * 86_400_000 }); // { removed: 12, freedBytes: 73400320 }
    */
-  async gc(options: GcOptions = {}): Promise<GcResult> {
-    const now = options.now ?? Date.now();
-    let removed = 0;
-    let freedBytes = 0;
-
-    // 1. tmp/: moved-aside entries always; work in progress only once it is clearly abandoned.
-    for (const name of await listDir(this.tmpDir)) {
-      const path = join(this.tmpDir, name);
-      const info = await lstat(path).catch(() => undefined);
-      if (!info) continue;
-      if (name.startsWith("corrupt-") || name.startsWith("trash-") || now - info.mtimeMs > STALE_TMP_MS) {
-        const bytes = await sizeOnDisk(path);
-        await rm(path, { recursive: true, force: true }).catch(() => undefined);
-        freedBytes += bytes;
-      }
-    }
-
-    // 2. entries/: damaged entries and strays, then by age, then by size (oldest first).
-    const { found, strays, stageDirs } = await this.scan();
-    for (const stray of strays) {
-      const bytes = await sizeOnDisk(stray);
-      if (this.removePath(stray)) freedBytes += bytes;
-    }
-    const valid: (Found & { record: EntryRecord })[] = [];
-    for (const f of found) {
-      if (f.record) valid.push(f as Found & { record: EntryRecord });
-      else if (this.removePath(f.path)) {
-        removed++;
-        freedBytes += f.bytes;
-      }
-    }
-    valid.sort((a, b) => compareCreated(a.record, b.record));
-    let kept = valid;
-    const drop = (f: Found): void => {
-      if (this.removePath(f.path)) {
-        removed++;
-        freedBytes += f.bytes;
-      }
-    };
-    if (options.maxAgeMs !== undefined) {
-      const cutoff = now - options.maxAgeMs;
-      kept = [];
-      for (const f of valid) {
-        if (Date.parse(f.record.createdAt) < cutoff) drop(f);
-        else kept.push(f);
-      }
-    }
-    if (options.maxBytes !== undefined) {
-      let total = kept.reduce((sum, f) => sum + f.bytes, 0);
-      while (total > options.maxBytes && kept.length > 0) {
-        const oldest = kept.shift()!;
-        drop(oldest);
-        total -= oldest.bytes;
-      }
-    }
-
-    // 3. latest pointers and empty directories.
-    for (const stageDir of stageDirs) {
-      const path = join(this.entriesDir, stageDir);
-      const remaining = kept.filter((f) => f.stageDir === stageDir);
-      const pointed = readLatest(path);
-      for (const shard of await listDir(path)) if (shard !== "latest") await rmdir(join(path, shard)).catch(() => undefined);
-      if (pointed !== undefined && remaining.some((f) => f.key === pointed)) continue;
-      const newest = remaining.at(-1);
-      if (newest) this.resetLatest(join(path, "latest"), newest.key);
-      else {
-        await rm(join(path, "latest"), { force: true });
-        await rmdir(path).catch(() => undefined); // not empty: a put landed meanwhile
-      }
-    }
-
-    // 4. locks left by owners that are gone (an owner alive keeps its lock).
-    for (const name of await listDir(join(this.dir, "locks"))) {
-      const path = join(this.dir, "locks", name);
-      const info = await lstat(path).catch(() => undefined);
-      if (info && (name.startsWith(".stale-") || now - info.mtimeMs > STALE_TMP_MS)) await unlink(path).catch(() => undefined);
-    }
-
-    // 5. the run log: the last runs only (`memopipe why` reads its end).
-    try {
-      freedBytes += trimEvents(this.dir, { keepRuns: options.keepRuns ?? 100 }).droppedBytes;
-    } catch {
-      // a log we cannot rewrite (read-only): left as it is
-    }
-    return { removed, freedBytes };
+  gc(options: GcOptions = {}): Promise<GcResult> {
+    return collectGarbage(
+      { dir: this.dir, entriesDir: this.entriesDir, tmpDir: this.tmpDir, remove: (path) => this.removePath(path), resetLatest: (path, key) => this.resetLatest(path, key) },
+      options,
+    );
   }
 
   /**
@@ -651,37 +533,6 @@ export class DirectoryStore implements CacheStore {
     return true;
   }
 
-  /** Every entry file under `entries/` with its head, plus strays and the stage directories. */
-  private async scan(): Promise<{ found: Found[]; strays: string[]; stageDirs: string[] }> {
-    const found: Found[] = [];
-    const strays: string[] = [];
-    const stageDirs: string[] = [];
-    for (const stageDir of await listDir(this.entriesDir)) {
-      const stagePath = join(this.entriesDir, stageDir);
-      if (!(await lstat(stagePath).catch(() => undefined))?.isDirectory()) {
-        strays.push(stagePath);
-        continue;
-      }
-      stageDirs.push(stageDir);
-      for (const shard of await listDir(stagePath)) {
-        if (shard === "latest") continue;
-        const shardPath = join(stagePath, shard);
-        if (!/^[0-9a-f]{2}$/.test(shard) || !(await lstat(shardPath).catch(() => undefined))?.isDirectory()) {
-          strays.push(shardPath); // an entry directory of format 1, or anything else
-          continue;
-        }
-        for (const name of await listDir(shardPath)) {
-          const path = join(shardPath, name);
-          if (!isKey(name) || !name.startsWith(shard)) {
-            strays.push(path);
-            continue;
-          }
-          found.push(await readHead(path, stageDir, name));
-        }
-      }
-    }
-    return { found, strays, stageDirs };
-  }
 }
 
 function payloadOf(parsed: ParsedEntry): { codec: string; bytes: Uint8Array } {
@@ -707,91 +558,3 @@ function writeError(error: unknown, path: string, what: string): CacheWriteError
   return new CacheWriteError(`${what}: ${why} (${path})`, path, code, { cause: error });
 }
 
-/** The last key noted in `<stage-dir>/latest` (see `setLatest`), read from the file's end. */
-function readLatest(stageDirPath: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(join(stageDirPath, "latest"), "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const size = fstatSync(fd).size;
-    const tail = Buffer.alloc(Math.min(size, 65 * 8));
-    readSync(fd, tail, 0, tail.length, size - tail.length);
-    const lines = tail.toString("latin1").split("\n");
-    for (let i = lines.length - 1; i >= 0; i--) if (isKey(lines[i])) return lines[i];
-    return undefined;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Reads an entry file's head (first line, header and record) without hashing the payload: what
- * `list`, `stats` and `gc` need. A file whose head or size does not add up is reported with a problem.
- */
-async function readHead(path: string, stageDir: string, key: string): Promise<Found> {
-  let bytes = 0;
-  try {
-    const handle = await open(path, "r");
-    try {
-      bytes = (await handle.stat()).size;
-      let buffer = Buffer.alloc(Math.min(bytes, 64 * 1024));
-      await handle.read(buffer, 0, buffer.length, 0);
-      let parsed = parseHead(buffer, bytes, stageDir, key);
-      if (parsed === "short") {
-        buffer = Buffer.alloc(bytes);
-        await handle.read(buffer, 0, bytes, 0);
-        parsed = parseHead(buffer, bytes, stageDir, key);
-      }
-      if (typeof parsed === "string") return { stageDir, key, path, bytes, record: undefined, problem: parsed };
-      return { stageDir, key, path, bytes, record: parsed };
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    return { stageDir, key, path, bytes, record: undefined, problem: errorCode(error) ?? String(error) };
-  }
-}
-
-function parseHead(buffer: Buffer, fileSize: number, stageDir: string, key: string): EntryRecord | string {
-  const line1 = line1End(buffer);
-  if (line1 < 0) return "not an entry";
-  const hotEnd = buffer.indexOf(0x0a, line1);
-  if (hotEnd < 0) return buffer.length < fileSize ? "short" : "no header";
-  let hot: { stage?: unknown; key?: unknown; size?: unknown; record?: unknown };
-  try {
-    hot = JSON.parse(buffer.toString("utf8", line1, hotEnd)) as typeof hot;
-  } catch {
-    return "bad header";
-  }
-  if (typeof hot.size !== "number" || typeof hot.record !== "number" || typeof hot.stage !== "string") return "bad header";
-  if (hot.key !== key || stageDirName(hot.stage) !== stageDir) return "misplaced";
-  const payloadStart = hotEnd + 1 + hot.record;
-  if (payloadStart + hot.size !== fileSize) return "size mismatch";
-  if (buffer.length < payloadStart) return buffer.length < fileSize ? "short" : "truncated";
-  try {
-    return JSON.parse(buffer.toString("utf8", hotEnd + 1, payloadStart - 1)) as EntryRecord;
-  } catch {
-    return "bad record";
-  }
-}
-
-async function listDir(path: string): Promise<string[]> {
-  try {
-    return await readdir(path);
-  } catch {
-    return [];
-  }
-}
-
-function compareCreated(a: EntryRecord, b: EntryRecord): number {
-  return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0;
-}
-
-function sortOldestFirst<T extends EntryRecord>(records: T[]): T[] {
-  return records.sort(compareCreated);
-}
