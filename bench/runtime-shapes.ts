@@ -7,9 +7,10 @@
  * The hand-written baselines do not check whether a step returned a Promise: a person who knows
  * the steps are synchronous would not. memopipe must (the types say which steps are async, but a
  * plain function typed `any`, or plain JavaScript, may still return one), so the check is part of
- * what is measured.
+ * what is measured. The varied-shapes shape also has a hand-written row *with* that check, which
+ * shows what the check itself costs where values have many hidden classes.
  */
-import { identity, pipe } from "memopipe";
+import { fork, identity, merge, pipe } from "memopipe";
 import { pipe as epipe } from "effect";
 import { pipe as rpipe } from "remeda";
 
@@ -231,9 +232,76 @@ function forkResultHand(x: number): readonly [number, number] {
   return [s2(v), subHand(v)];
 }
 
+// ---------------------------------------------------------------------------------------------
+// objects of varied shapes: 20 steps whose values have six hidden classes (polymorphic sites)
+// ---------------------------------------------------------------------------------------------
+
+/** Six record shapes with the same `a` (what the next step reads) and different other fields. */
+type Varied = { readonly a: number } & Record<string, number>;
+const makers: readonly ((a: number) => Varied)[] = [
+  (a) => ({ a, b: 1 }),
+  (a) => ({ b: 1, a }),
+  (a) => ({ a, c: 2 }),
+  (a) => ({ x: 0, a }),
+  (a) => ({ a, y: 0, z: 1 }),
+  (a) => ({ q: 1, a, r: 2 }),
+];
+/** Step k: a record of shape (a + k) mod 6. */
+const variedSteps: readonly ((o: Varied) => Varied)[] = Array.from({ length: 20 }, (_, k) => (o: Varied) => makers[(o.a + k) % 6]!((o.a * 3 + k) % 1009));
+const vAfter = (o: Varied, m: Varied): Varied => makers[o.a % 6]!((o.a + m.a) % 1009);
+
+function variedBuilder(): LooseBuilder {
+  let b = pipe<Varied>() as unknown as LooseBuilder;
+  for (let k = 0; k < 20; k++) {
+    b = b.step(variedSteps[k]);
+    if (k === 4 || k === 12) b = b.store(`v${k}`);
+    if (k === 9 || k === 17) b = b.step(vAfter).ingestAfter(`v${k - 5}`);
+  }
+  return b;
+}
+/** The same, by hand; `checked` adds the thenable check memopipe makes after every step. */
+function variedHand(checked: boolean): (x: Varied) => Varied {
+  const lines: string[] = [];
+  const check = checked ? ` if ((typeof v === "object" ? v !== null : typeof v === "function") && typeof v.then === "function") throw new Error("thenable");` : "";
+  for (let k = 0; k < 20; k++) {
+    lines.push(`v = f${k}(v);${check}`);
+    if (k === 4 || k === 12) lines.push(`var m${k} = v;`);
+    if (k === 9 || k === 17) lines.push(`v = after(v, m${k - 5});${check}`);
+  }
+  // Written as a person would (one local per step function), compiled once like any module code.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the baseline's source, made once
+  return new Function("fs", "after", `${variedSteps.map((_, k) => `var f${k} = fs[${k}];`).join(" ")}\nreturn function ${checked ? "checkedHand" : "hand"}(x) { var v = x;\n${lines.join("\n")}\nreturn v; };`)(variedSteps, vAfter) as (x: Varied) => Varied;
+}
+const variedInputs: Varied[] = numberInputs.map((n) => makers[n % 6]!(n));
+
+// ---------------------------------------------------------------------------------------------
+// the free combinators as steps; a sub-pipeline with an async step inside a fork
+// ---------------------------------------------------------------------------------------------
+
+const freeBuilder = pipe<number>().step(s1).step(fork(s2, s3, fork(s9, identity))).step(merge((a: number, b: number, t: readonly [number, number]) => a + b - t[0] + t[1])).step(s10);
+function freeHand(x: number): number {
+  const v = s1(x);
+  const t: readonly [number, number] = [s9(v), v];
+  return s10(s2(v) + s3(v) - t[0] + t[1]);
+}
+
+const u2Async = async (x: number, k: number): Promise<number> => (x * k) % 1009;
+/** The sub-pipeline with its middle step async. */
+const subAsync = pipe<number>().store("k").step(u1).step(u2Async).ingestAfter("k").step(u3).build();
+const forkAsyncBuilder = pipe<number>().step(s1).fork(s2, subAsync, s3).merge(m3).step(s10);
+async function forkAsyncHand(x: number): Promise<number> {
+  const v = s1(x);
+  const a = s2(v);
+  const k = v;
+  const pending = u2Async(u1(v), k); // every branch starts before any is awaited, as in memopipe
+  const c = s3(v);
+  return s10(m3(a, u3(await pending), c));
+}
+
 const num = (r: number) => r;
 const row = (r: Row) => r.value + r.score;
 const pair = (r: readonly [number, number]) => r[0] + r[1];
+const varied = (r: Varied) => r.a;
 
 export const SHAPES: readonly Shape[] = [
   {
@@ -279,6 +347,20 @@ export const SHAPES: readonly Shape[] = [
     variants: { "hand-written": objectsAsyncHand, memopipe: objectsBuilder(2).build(), "memopipe interpreter": interpreted(objectsBuilder(2)) },
   },
   {
+    name: "objects, varied shapes",
+    description: "20 steps on object values of six hidden classes, 2 stores, 2 ingests",
+    async: false,
+    goal: 1.1,
+    inputs: variedInputs,
+    value: varied,
+    variants: {
+      "hand-written": variedHand(false),
+      memopipe: variedBuilder().build(),
+      "memopipe interpreter": interpreted(variedBuilder()),
+      "hand-written with the thenable check": variedHand(true),
+    },
+  },
+  {
     name: "sub-pipelines",
     description: "5 steps, two of them a 3-step sub-pipeline with its own store and ingest",
     async: false,
@@ -295,6 +377,24 @@ export const SHAPES: readonly Shape[] = [
     inputs: numberInputs,
     value: num,
     variants: { "hand-written": forkMergeHand, memopipe: forkMergeBuilder.build(), "memopipe interpreter": interpreted(forkMergeBuilder) },
+  },
+  {
+    name: "fork + merge, one async step",
+    description: "the same, the sub-pipeline's middle step async",
+    async: true,
+    goal: 1.2,
+    inputs: numberInputs.slice(0, 256),
+    value: num,
+    variants: { "hand-written": forkAsyncHand, memopipe: forkAsyncBuilder.build(), "memopipe interpreter": interpreted(forkAsyncBuilder) },
+  },
+  {
+    name: "free fork(...) and merge(...)",
+    description: "a step, a fork(...) step with a nested fork(...) and identity, a merge(...) step, a step",
+    async: false,
+    goal: 1.3,
+    inputs: numberInputs,
+    value: num,
+    variants: { "hand-written": freeHand, memopipe: freeBuilder.build(), "memopipe interpreter": interpreted(freeBuilder) },
   },
   {
     name: "fork tuple into a step",

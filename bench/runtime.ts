@@ -6,8 +6,10 @@
  *
  * The shapes (bench/runtime-shapes.ts): numbers (10 integer steps, 2 stores, 2 ingests), the same
  * with one async step, 30 steps on object values with 5 stores and 5 ingests (and with one async
- * step), sub-pipelines as steps, a fork of three branches into a merge, a fork tuple read by the
- * next step, a fork tuple returned. Each is run as memopipe builds it (generated code), through
+ * step), 20 steps on objects of six hidden classes, sub-pipelines as steps, a fork of three
+ * branches (one a sub-pipeline) into a merge (and the same with an async step in the
+ * sub-pipeline), the free fork(...)/merge(...) as steps, a fork tuple read by the next step, a
+ * fork tuple returned. Each is run as memopipe builds it (generated code), through
  * the interpreter fallback (what runs where `new Function` is forbidden), and as hand-written code
  * with the same semantics. Every variant is checked to return the same results before timing.
  *

@@ -373,3 +373,54 @@ describe.each(modes)("sub-pipelines in place (%s)", (mode) => {
     expect(run(2)).toEqual([subOf(2), 2, subOf(2)]);
   });
 });
+
+describe.each(modes)("steps with ingests, every argument shape (%s)", (mode) => {
+  it("f(v, m), f(m, v), f(a, b, v, c): values, errors naming the step, async continuation", async () => {
+    const seen: unknown[][] = [];
+    const run = build(
+      pipe<number>()
+        .store("a")
+        .step((x) => x + 1)
+        .store("b")
+        .step((x: number, a: number) => x * 10 + a)
+        .ingestAfter("a")
+        .step((b: number, x: number) => x * 10 + b)
+        .ingestBefore("b")
+        .step((a: number, b: number, x: number, c: number) => {
+          seen.push([a, b, x, c]);
+          return x;
+        })
+        .ingestBefore("a")
+        .ingestBefore("b")
+        .ingestAfter("a"),
+      mode,
+    );
+    expect(run(1)).toBe(212);
+    expect(seen).toEqual([[1, 2, 212, 1]]);
+    const failing = build(
+      pipe<number>()
+        .store("a")
+        .step((x) => x)
+        .step(function before(_a: number, _x: number): number {
+          throw new Error("before");
+        })
+        .ingestBefore("a"),
+      mode,
+    );
+    expect(levels(await failure(() => failing(1)))).toEqual([[2, "before"], "before"]);
+    const later = build(
+      pipe<number>()
+        .store("a")
+        .step(async (x) => x + 1)
+        .step((a: number, x: number) => a + x)
+        .ingestBefore("a")
+        .step(function after(_x: number, _a: number): number {
+          throw new Error("after");
+        })
+        .ingestAfter("a"),
+      mode,
+    );
+    expect(levels(await failure(() => later(1)))).toEqual([[3, "after"], "after"]);
+    expect(await build(pipe<number>().store("a").step(async (x) => x + 1).step((a: number, x: number) => a * 100 + x).ingestBefore("a"), mode)(3)).toBe(304);
+  });
+});

@@ -1,7 +1,7 @@
 import { ASYNC_PIPELINE, alwaysAsync, isAlwaysAsync } from "./async-steps.js";
 import { defineShape, isNested, markResult } from "./fork.js";
 import { generate } from "./generate.js";
-import { PROGRAM, runFrom, type Program } from "./program.js";
+import { PROGRAM, interpret, type Program } from "./program.js";
 
 /** How a built pipeline runs: generated code (the default) or the interpreter (program.ts). */
 export type CompileMode = "codegen" | "interpret";
@@ -78,7 +78,7 @@ export type CompileMode = "codegen" | "interpret";
  */
 export function compile(program: Program, mode: CompileMode = "codegen"): (input: unknown) => unknown {
   const generated = mode === "codegen" ? tryGenerate(program) : undefined;
-  const interpreted = (input: unknown) => runFrom(program, 0, input, new Array(program.slotCount));
+  const interpreted = interpret(program);
   const run = generated ?? interpreted;
   const inner = program.ops.some((op) => op.kind === "step" && op.alwaysAsync) ? alwaysAsync(run) : run;
   // What other pipelines call: they may write its operations out in place instead (generate.ts).

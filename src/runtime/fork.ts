@@ -103,9 +103,27 @@ export function markResult(value: unknown, shape: readonly Shape[]): unknown {
   return isThenable(value) ? Promise.resolve(value).then((v) => mark(v, shape)) : mark(value, shape);
 }
 
-/** The branch results once all are settled, as the fork tuple (the async path of a fork). */
+/**
+ * The branch results once all are settled, as the fork tuple (the async path of a fork).
+ *
+ * With one pending branch (the usual case: one async branch) it waits for that one alone and puts
+ * its value in place: `Promise.all` would make a Promise and a reaction per element, settled or
+ * not (a fork of three branches with one async ran at 7× hand-written that way). `results` is the
+ * array the fork made, not shared, so filling it in place is safe. Several pending branches go
+ * through `Promise.all`: every rejection is handled at once, and the first one is the result.
+ */
 export function settleFork(results: unknown[]): Promise<unknown[]> {
-  return Promise.all(results);
+  let pending = -1;
+  for (let j = 0; j < results.length; j++) {
+    if (!isThenable(results[j])) continue;
+    if (pending >= 0) return Promise.all(results);
+    pending = j;
+  }
+  if (pending < 0) return Promise.resolve(results);
+  return Promise.resolve(results[pending]).then((value) => {
+    results[pending] = value;
+    return results;
+  });
 }
 
 /**
