@@ -22,7 +22,14 @@ const suites: Record<string, { title: string; run: () => Promise<unknown> | unkn
   codec: { title: "value codec (mpv1) vs node:v8 and JSON", run: async () => (await import("./codec.js")).main() },
   fingerprint: { title: "memopipe fingerprint on a 500-stage project vs tsc", run: async () => (await import("./fingerprint.js")).main() },
   loggers: { title: "loggers: per-record overhead vs a bare call", run: async () => (await import("./loggers.js")).main() },
-  runner: { title: "Runner: threads vs in-process on CPU-bound points", run: async () => (await import("./runner.js")).main() },
+  runner: {
+    title: "Runner: threads vs in-process on CPU-bound points; 10,000 tiny points vs raw piscina, with and without chunks",
+    run: async () => {
+      await (await import("./runner.js")).main();
+      console.log("");
+      await (await import("./runner-tiny.js")).main();
+    },
+  },
   cluster: { title: "cluster: the bullmq Runner vs raw BullMQ, RedisStore vs the directory store, claim takeover", run: async () => (await import("./cluster.js")).main() },
   import: { title: "import: a pipe-only program's cold start vs a bare node, and its esbuild bundle", run: async () => (await import("./import.js")).main() },
 };

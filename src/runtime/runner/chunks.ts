@@ -17,15 +17,17 @@ export const MAX_CHUNK = 2000;
  * chunks' replies, so it follows points that get slower or faster) says fit in `targetMs`; a
  * number: exactly that many.
  *
- * Either way no chunk takes more than a share of what is left (the points left over twice the
- * chunks in flight), so the end of a sweep is not one thread finishing a long chunk while the
- * others idle.
+ * Near the end (auto), a chunk takes no more than an equal share of what is left among the chunks
+ * in flight (but at least a quarter of the ~1 ms size), so the end of a sweep is not one thread
+ * finishing a long chunk while the others idle, nor a run of one-point chunks. A fixed size is
+ * kept to the end.
  *
  * @example
  * const sizer = new ChunkSizer("auto");
  * sizer.next(10_000, 4); // 1: nothing measured yet
  * sizer.observe(0.5, 50); // 50 points took 0.5 ms: 10 µs each
  * sizer.next(10_000, 4); // 100
+ * sizer.next(200, 4);    // 50: the tail, an equal share
  */
 export class ChunkSizer {
   #perPointMs: number | undefined;
@@ -39,12 +41,14 @@ export class ChunkSizer {
 
   /** The next chunk's size, with `remaining` points not sent yet and `inFlight` chunks at once. */
   next(remaining: number, inFlight: number): number {
-    const share = Math.max(1, Math.ceil(remaining / (2 * inFlight)));
     if (this.#fixed !== undefined) return Math.max(1, Math.min(this.#fixed, remaining));
     const per = this.#perPointMs;
     if (per === undefined) return 1;
-    const fit = per > 0 ? Math.floor(this.#targetMs / per) : MAX_CHUNK;
-    return Math.max(1, Math.min(fit, MAX_CHUNK, share));
+    const fit = Math.min(MAX_CHUNK, per > 0 ? Math.floor(this.#targetMs / per) : MAX_CHUNK);
+    // the tail: an equal share for every chunk in flight, but never under a quarter of `fit`
+    // (shares that shrink to a point each would pay a round trip per point again)
+    const share = Math.max(Math.ceil(remaining / inFlight), Math.ceil(fit / 4));
+    return Math.max(1, Math.min(fit, share));
   }
 
   /** A chunk of `points` points took `ms` milliseconds on its thread. */

@@ -106,6 +106,8 @@ export class Runner {
   readonly #timeout: number | undefined;
   readonly #chunk: number | "auto";
   #pool: ThreadPool | undefined;
+  /** `threads`: each task's chunk sizer (its measured time per point), by module and export. */
+  readonly #sizers = new Map<string, ChunkSizer>();
   /** `bullmq`: the options, and the backend once a run opened it (./bullmq/, loaded on first use). */
   readonly #bullmq: BullmqRunnerOptions | undefined;
   #remote: Promise<Backend> | undefined;
@@ -267,7 +269,14 @@ export class Runner {
     const n = list.length;
     const results = new Array<unknown>(n);
     const queue = new RangeQueue(n);
-    const sizer = new ChunkSizer(this.#chunk);
+    // the measured time per point carries over to the next run of the same task
+    const key = `${module}#${name}`;
+    let sizer = this.#sizers.get(key);
+    if (!sizer) {
+      sizer = new ChunkSizer(this.#chunk);
+      if (this.#sizers.size >= 64) this.#sizers.clear();
+      this.#sizers.set(key, sizer);
+    }
     const slots = this.workers * 2;
     const progress = progressReporter(this.#progress, n);
     let done = 0;
