@@ -4,7 +4,7 @@ import type { PipeTypeError } from "../types/type-error.js";
 import { MemopipeError } from "../runtime/errors.js";
 import { runStage, runUncached, specOf, stagePart, type StageSpec } from "./stage.js";
 import { runTasks, taskGraph, type TaskGraph } from "../runtime/dag-scheduler.js";
-import type { DagPlan, GivenInputs } from "./dag-remote.js";
+import type { DagPlan, DagRunOptions, GivenInputs } from "./dag-remote.js";
 import { describePart } from "../runtime/graph/describe.js";
 import type { PipelineGraph } from "../runtime/graph/model.js";
 import { PART, type Part } from "../runtime/graph/parts.js";
@@ -64,9 +64,13 @@ export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends str
   /**
    * Runs the DAG: every stage once, as soon as its predecessors are done (independent branches
    * concurrently). Resolves to the outputs of the terminal stages (those without successors),
-   * merged in the order they were added.
+   * merged in the order they were added. With `{ runner }` (a Runner with `backend: "bullmq"`),
+   * the cached stages run on `memopipe worker` processes, with the same results (dag-remote.ts).
+   *
+   * @example
+   * await g.run({ subject: "sub-01" }, { runner: new Runner({ backend: "bullmq", queue: "dags" }) });
    */
-  run(inputs: DagIn): Promise<TerminalOutputs<Order, Succ>>;
+  run(inputs: DagIn, options?: DagRunOptions): Promise<TerminalOutputs<Order, Succ>>;
 }
 
 /**
@@ -182,11 +186,17 @@ const DagImpl = /* @__PURE__ */ (() =>
      * only the inputs its function reads when its source shows them (`inputNames`), so an
      * unrelated DAG input does not change its cache key.
      */
-    async run(inputs: unknown): Promise<Record<string, unknown>> {
+    async run(inputs: unknown, options?: DagRunOptions): Promise<Record<string, unknown>> {
       if (this.size === 0) throw new MemopipeError("this DAG has no stage: call .start(stage)");
       const plan = this.plan();
       const { nodes } = plan;
       const dagInputs = { ...(inputs as Record<string, unknown>) };
+      if (options !== undefined) {
+        // On a Runner's workers (dag-remote.ts); `undefined`: this Runner runs DAGs here
+        const remote = await import("./dag-remote.js");
+        const ran = await remote.runDagWith(plan, dagInputs, options, givenInputs, (stage, cause) => new StageRunError(stage, cause), graphId(nodes[0]!.spec.name));
+        if (ran) return ran;
+      }
       let graph: string | undefined; // the run's id, made when the first cached stage runs
       const results = await runTasks<Record<string, unknown>>(
         plan.graph,

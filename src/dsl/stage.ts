@@ -4,6 +4,7 @@ import { MemopipeError } from "../runtime/errors.js";
 import { runCached, type CacheSettings, type RunPlace } from "../runtime/stage-cache.js";
 import { normalizeSource } from "../runtime/source-normalize.js";
 import { attachPart, type StagePart } from "../runtime/graph/parts.js";
+import { noteSite } from "./stage-site.js";
 
 /**
  * A stage returned something other than its named outputs (plain JavaScript callers; the types
@@ -43,7 +44,9 @@ export interface StageSpec {
   readonly inputNames: readonly string[] | undefined;
 }
 
-const SPEC: unique symbol = Symbol("memopipe.stage");
+// A registered symbol: `memopipe worker` (dist/cli.js, its own bundle) must recognise a stage made
+// by the user's module through dist/index.js, another copy of this file.
+const SPEC: unique symbol = Symbol.for("memopipe.stage") as never;
 
 /** The runtime description of a stage made by `stage()`. */
 export function specOf(s: unknown): StageSpec {
@@ -106,6 +109,7 @@ export function stage<
   Object.defineProperty(run, "stageName", { value: name, enumerable: true });
   Object.defineProperty(run, "run", { value: run });
   Object.defineProperty(run, SPEC, { value: spec });
+  noteSite(spec, stage); // where a DAG on BullMQ workers finds this stage again (stage-site.ts)
   attachPart(run, () => stagePart(spec));
   return run as never;
 }

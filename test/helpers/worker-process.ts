@@ -13,6 +13,8 @@ import { afterAll } from "vitest";
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
+/** tsx's loader by its file URL, so that a process started in a temp dir (no node_modules) finds it. */
+export const TSX = new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href;
 
 /** A running worker process. */
 export interface WorkerProcess {
@@ -39,12 +41,13 @@ afterAll(async () => {
 
 /**
  * Starts `memopipe worker --connection <url> --queue <queue> …args` with the repository as its
- * project root (or `env.MEMOPIPE_ROOT`).
+ * project root (or `env.MEMOPIPE_ROOT`), in the repository (or `cwd`: a DAG's stages keep their
+ * cache events in the working directory, which a test makes a temp dir).
  */
-export function startWorkerProcess(url: string, queue: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}): WorkerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "worker", "--connection", url, "--queue", queue, ...args], {
-    cwd: REPO,
-    env: { ...process.env, NO_COLOR: "1", ...env },
+export function startWorkerProcess(url: string, queue: string, args: readonly string[] = [], env: NodeJS.ProcessEnv = {}, cwd: string = REPO): WorkerProcess {
+  const child = spawn(process.execPath, ["--import", TSX, CLI, "worker", "--connection", url, "--queue", queue, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: "1", MEMOPIPE_ROOT: REPO, ...env },
   });
   const lines: string[] = [];
   let err = "";

@@ -86,8 +86,14 @@ describe("the bullmq Runner: same results as in-process", () => {
     // a second run on the same Runner (connections opened again, or kept)
     expect(await r.run(squareTask, grid({ n: [9] }))).toEqual([expect.objectContaining({ n: 9, sq: 81 })]);
     await r.close();
-    // one piped line per job, with the job, the task and the point
-    const done = [...a.lines, ...b.lines].filter((l) => / done mp-/.test(l));
+    // one piped line per job, with the job, the task and the point. A worker writes its line after
+    // BullMQ recorded the job's completion — the very script that tells the caller — so the caller
+    // may have every result while a line is still on its way (it was, once, on a loaded machine:
+    // 8 lines of 9, with all 9 results in hand): wait for the lines, then check there is no extra.
+    const doneLines = () => [...a.lines, ...b.lines].filter((l) => / done mp-/.test(l));
+    await waitFor("nine job lines", () => doneLines().length >= 9, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const done = doneLines();
     expect(done).toHaveLength(9);
     expect(done[0]).toMatch(/^\S+ done mp-[0-9a-f]+-\d+ test\/fixtures\/cluster\/points\.ts#square \d+\.\d{3}s attempt 1\/3 \{"n":\d\}$/);
     await stopAll(a, b);

@@ -36,7 +36,7 @@ import type { Backend, BackendRun, Outcome, Submission } from "../backend.js";
 import { typeScriptTwin } from "../source-module.js";
 import { loadTask } from "../worker.js";
 import { CODE_REFUSAL, SETUP_REFUSAL, WorkerCodeError, WorkerSetupError } from "./errors.js";
-import { decodeValue, encodeValue, errorFromReason, JOB_FORMAT, type PointJob } from "./job-format.js";
+import { decodeValue, encodeRecorded, encodeValue, errorFromReason, JOB_FORMAT, type PointJob } from "./job-format.js";
 import type { StageJob } from "./stage-job.js";
 import { checkBullmqOptions, type BullmqRunnerOptions } from "./options.js";
 import { relativeModule, taskFingerprint, taskName } from "./task-code.js";
@@ -108,7 +108,7 @@ export class BullmqBackend implements Backend {
    * `StageSubmission`; its job is deduplicated by stage and key, so that two callers running the
    * same DAG share one job (and a worker's claim makes one computation of the key in any case).
    */
-  async startStages(): Promise<BackendRun & { readonly store: RedisStore; readonly root: string }> {
+  async startStages(): Promise<RemoteRun & { readonly store: RedisStore; readonly root: string }> {
     this.#runs++;
     try {
       const connected = await this.#connect();
@@ -124,7 +124,8 @@ export class BullmqBackend implements Backend {
           stage: s.stage,
           key: s.key,
           code: s.code,
-          value: await encodeValue(s.inputs, connected.store),
+          sources: s.sources,
+          value: await encodeRecorded(s.inputs, connected.store),
           namespace: connected.store.namespace,
         };
         return { name: `stage ${s.stage}`, data, dedup: hash("sha256", `${connected.store.namespace}\0${s.stage}\0${s.key}`, "hex") };
@@ -314,11 +315,13 @@ export interface StageSubmission {
   readonly stage: string;
   readonly key: string;
   readonly code: string;
+  /** The fingerprint of the stage module's sources (`taskFingerprint`). */
+  readonly sources: string;
   readonly inputs: Record<string, unknown>;
 }
 
 /** One run: its jobs, their settlements, and the checks that find what events did not tell. */
-class RemoteRun implements BackendRun {
+export class RemoteRun implements BackendRun {
   readonly #id = randomBytes(6).toString("hex");
   readonly #pending = new Map<string, Pending>();
   readonly #settlements = new Settlements();
@@ -417,15 +420,27 @@ class RemoteRun implements BackendRun {
       if (error.name === SETUP_REFUSAL) throw new WorkerSetupError(error.message);
       return { ok: false, error };
     }
-    const rv = end.returnvalue as { memopipe?: unknown; value?: unknown } | null;
+    const rv = end.returnvalue as { memopipe?: unknown; value?: unknown; key?: unknown } | null;
     if (rv === null || typeof rv !== "object" || rv.memopipe !== JOB_FORMAT) {
       return { ok: false, error: { name: "Error", message: `the job's result is not a memopipe result (${JSON.stringify(rv)?.slice(0, 100)}): a worker of another kind took it?` } };
     }
+    // A stage's outputs are in its entry in the store (the DAG run reads it), not in the job.
+    if (rv.value === undefined && typeof rv.key === "string") return { ok: true, value: undefined };
     try {
       return { ok: true, value: await decodeValue(rv.value, this.c.store) };
     } catch (error) {
       return { ok: false, error: { name: "Error", message: error instanceof Error ? error.message : String(error) } };
     }
+  }
+
+  /**
+   * The next settlement, whenever it comes (a DAG run reads them one by one while it submits more);
+   * rejects for a setup mistake, or once the run is closed.
+   */
+  async next(): Promise<{ index: number; outcome: Outcome }> {
+    const item = await this.#settlements.next();
+    this.#delivered++;
+    return item;
   }
 
   async *settled(): AsyncGenerator<{ index: number; outcome: Outcome }> {
@@ -505,6 +520,7 @@ class RemoteRun implements BackendRun {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#settlements.fail(new MemopipeError("this run is closed"));
     const left = [...this.#pending.keys()];
     for (const id of left) this.backend.unwait(id);
     this.#pending.clear();

@@ -26,6 +26,18 @@ export class WorkerSetupError extends MemopipeError {
   static override readonly code: string = "MEMOPIPE_WORKER_SETUP";
 }
 
+/**
+ * A DAG cannot run on the Runner it was given: not a Runner, a `threads` Runner (a DAG's stages
+ * run in-process or on BullMQ workers), or a cached stage the workers could not find (not exported
+ * by its module, or defined in the script that runs the DAG). Nothing was sent.
+ *
+ * @example
+ * await g.run(inputs, { runner: new Runner({ backend: "threads" }) }); // throws DagRunnerError
+ */
+export class DagRunnerError extends MemopipeError {
+  static override readonly code: string = "MEMOPIPE_DAG_RUNNER";
+}
+
 /** The failure-reason names a worker gives these refusals (literal: bundlers may rename classes). */
 export const CODE_REFUSAL = "WorkerCodeError";
 export const SETUP_REFUSAL = "WorkerSetupError";

@@ -43,7 +43,11 @@ export const VALUE_BLOB_TTL_MS = 24 * 3_600_000;
  * @example
  * const v: WireValue = { json: { n: 3 } };
  */
-export type WireValue = { readonly json: unknown } | { readonly v8: string } | { readonly blob: string; readonly codec: "json" | "v8"; readonly size: number };
+export type WireValue =
+  | { readonly json: unknown }
+  | { readonly v8: string }
+  | { readonly mpv1: string }
+  | { readonly blob: string; readonly codec: "json" | "v8" | "mpv1"; readonly size: number };
 
 /**
  * The data of a sweep point's job.
@@ -91,13 +95,28 @@ export async function encodeValue(value: unknown, blobs: BlobStore | undefined):
 }
 
 /**
+ * A DAG stage's inputs for a job, in the cache's own codec (`mpv1`, src/runtime/cache/value-codec.ts):
+ * unlike JSON and V8's serializer it keeps a `FileRef` a `FileRef` (V8's makes it a plain object,
+ * whose key on the worker would be another), and it is what the stage's entry stores anyway.
+ *
+ * @throws UnrecordableValueError naming the input that cannot travel (a function, a class instance).
+ * @example
+ * await encodeRecorded({ img: file("sub-01.nii") }, store); // { mpv1: "AQ…" }
+ */
+export async function encodeRecorded(value: unknown, blobs: BlobStore | undefined): Promise<WireValue> {
+  const { encodeValue: encodeMpv1 } = await import("../../cache/value-codec.js");
+  return encodeBytes(encodeMpv1(value, { path: "inputs" }).bytes, "mpv1", blobs);
+}
+
+/**
  * Already-serialized bytes for a job (a worker thread's V8 reply): inline as base64 when small.
  *
  * @example
  * await encodeBytes(v8.serialize(new Map()), "v8", store); // { v8: "/w87..." }
  */
-export async function encodeBytes(bytes: Uint8Array, codec: "json" | "v8", blobs: BlobStore | undefined): Promise<WireValue> {
+export async function encodeBytes(bytes: Uint8Array, codec: "json" | "v8" | "mpv1", blobs: BlobStore | undefined): Promise<WireValue> {
   if (bytes.length <= INLINE_MAX) {
+    if (codec === "mpv1") return { mpv1: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") };
     if (codec === "v8") return { v8: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64") };
     return { json: JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")) as unknown };
   }
@@ -117,14 +136,20 @@ export async function decodeValue(wire: unknown, blobs: BlobStore | undefined): 
   if (wire === null || typeof wire !== "object") throw new MemopipeError(`not a memopipe job value: ${JSON.stringify(wire)}`);
   if ("json" in wire) return (wire as { json: unknown }).json;
   if ("v8" in wire && typeof (wire as { v8: unknown }).v8 === "string") return deserialize(Buffer.from((wire as { v8: string }).v8, "base64"));
+  if ("mpv1" in wire && typeof (wire as { mpv1: unknown }).mpv1 === "string") return decodeRecorded(Buffer.from((wire as { mpv1: string }).mpv1, "base64"));
   if ("blob" in wire && typeof (wire as { blob: unknown }).blob === "string") {
     const { blob, codec } = wire as { blob: string; codec: unknown };
     const bytes = await blobs?.getBlob(blob);
     if (!bytes) throw new MemopipeError(`the value ${blob.slice(0, 12)}… is gone from the store (or damaged): it travelled as a blob, which expires after ${VALUE_BLOB_TTL_MS / 3_600_000} h`);
     const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return codec === "json" ? (JSON.parse(buffer.toString("utf8")) as unknown) : deserialize(buffer);
+    return codec === "json" ? (JSON.parse(buffer.toString("utf8")) as unknown) : codec === "mpv1" ? decodeRecorded(buffer) : deserialize(buffer);
   }
   throw new MemopipeError(`not a memopipe job value: ${JSON.stringify(wire).slice(0, 200)}`);
+}
+
+async function decodeRecorded(bytes: Uint8Array): Promise<unknown> {
+  const { decodeValue: decodeMpv1 } = await import("../../cache/value-codec.js");
+  return decodeMpv1(bytes);
 }
 
 /**
@@ -169,7 +194,7 @@ export function readJob(data: unknown): PointJob | StageJob | string {
   if (typeof d.module !== "string" || typeof d.export !== "string" || typeof d.code !== "string" || d.value === undefined) return "a memopipe job without its module, export, code or value";
   if (kind === "stage") {
     const s = d as unknown as Partial<StageJob>;
-    if (typeof s.stage !== "string" || typeof s.key !== "string" || !/^[0-9a-f]{64}$/.test(s.key)) return "a memopipe stage job without its stage or key";
+    if (typeof s.stage !== "string" || typeof s.key !== "string" || !/^[0-9a-f]{64}$/.test(s.key) || typeof s.sources !== "string") return "a memopipe stage job without its stage, key or sources";
     return d as unknown as StageJob;
   }
   return d as PointJob;

@@ -22,7 +22,7 @@ import type { ThreadPool } from "../pool.js";
 import { errorInfo } from "../error-record.js";
 import type { CacheStore } from "../../cache/types.js";
 import { CODE_REFUSAL, INPUTS_REFUSAL, SETUP_REFUSAL } from "./errors.js";
-import { decodeValue, encodeBytes, encodeValue, failureReason, JOB_FORMAT, readJob, type BlobStore } from "./job-format.js";
+import { decodeValue, encodeBytes, failureReason, JOB_FORMAT, readJob, type BlobStore } from "./job-format.js";
 import type { StageJob, StageJobs } from "./stage-job.js";
 import { moduleUnderRoot, taskFingerprint, taskName } from "./task-code.js";
 
@@ -93,7 +93,7 @@ export function createProcessor(options: ProcessorOptions): (job: Job, token?: s
     const label = taskName(data.module, data.export);
     if (typeof task === "string") throw refuse(SETUP_REFUSAL, `worker ${WORKER_ID} cannot run ${label}: ${task}`);
     const blobs = options.blobs(data.namespace);
-    if (data.kind === "stage") return handBackOr(job, token, () => runStageJob(data, task.exported, blobs, job.id ?? "?"));
+    if (data.kind === "stage") return handBackOr(job, token, () => runStageJob(data, task, blobs, job.id ?? "?"));
     if (task.code !== data.code) {
       throw refuse(
         CODE_REFUSAL,
@@ -118,11 +118,17 @@ export function createProcessor(options: ProcessorOptions): (job: Job, token?: s
   };
 
   /** A stage's job: the same stage and code here, inputs that give the caller's key, then the stage's cached run on the shared store. */
-  async function runStageJob(data: StageJob, exported: unknown, store: BlobStore & CacheStore, jobId: string): Promise<unknown> {
+  async function runStageJob(data: StageJob, task: { code: string; exported: unknown }, store: BlobStore & CacheStore, jobId: string): Promise<unknown> {
     const stages = options.stages;
     const label = `stage '${data.stage}' (${taskName(data.module, data.export)})`;
     if (!stages) throw refuse(SETUP_REFUSAL, `worker ${WORKER_ID} cannot run ${label}: it runs no DAG stages`);
-    const spec = stages.spec(exported, data.stage);
+    if (task.code !== data.sources) {
+      throw refuse(
+        CODE_REFUSAL,
+        `worker ${WORKER_ID} refuses job ${jobId}: it runs other code than the caller for ${label} (the sources of ${data.module} and its imports differ: here ${task.code.slice(0, 12)}…, the job's ${data.sources.slice(0, 12)}…); nothing was computed — run the workers on the caller's checkout`,
+      );
+    }
+    const spec = stages.spec(task.exported, data.stage);
     if (typeof spec === "string") throw refuse(SETUP_REFUSAL, `worker ${WORKER_ID} cannot run ${label}: ${spec}`);
     const inputs = (await decodeValue(data.value, store)) as Record<string, unknown>;
     const { key, code } = await stages.key(spec, inputs, store);
@@ -138,8 +144,10 @@ export function createProcessor(options: ProcessorOptions): (job: Job, token?: s
         `worker ${WORKER_ID} refuses job ${jobId}: the inputs of ${label} give another cache key here than on the caller (a file input with other contents on this machine?); nothing was computed`,
       );
     }
-    const outputs = await stages.run(spec, inputs, store);
-    return { memopipe: JOB_FORMAT, key, value: await encodeValue(outputs, store) };
+    // The outputs go back through the stage's entry in the store, which the caller reads (a hit,
+    // with output files restored and the event recorded, as an in-process hit): not in the job.
+    await stages.run(spec, inputs, store);
+    return { memopipe: JOB_FORMAT, key };
   }
 
   /** Runs `compute`, unless the worker hands its jobs back first: then the job goes back to the queue. */

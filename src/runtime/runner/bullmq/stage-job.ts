@@ -5,10 +5,14 @@
  *
  * ```
  * { memopipe: 1, kind: "stage", module: "src/pipeline.ts", export: "register", stage: "register",
- *   key: "<the cache key on the caller>", code: "<the stage's code fingerprint>", value: <inputs>, namespace }
+ *   key: "<the cache key on the caller>", code: "<the stage's code fingerprint>",
+ *   sources: "<the SHA-256 of the stage's module and the project files it imports>", value: <inputs>, namespace }
  * ```
- * A worker refuses the job when its own fingerprint of the stage differs (other code) or when the
- * inputs give it another key (a file input with other contents on that machine): in both cases it
+ * The inputs travel in the cache's codec (`{ mpv1 }`, or a blob above 32 KB): a `FileRef` stays one.
+ * A worker refuses the job when its own fingerprint of the stage differs (other code: the cache's
+ * code fingerprint, or the bytes of the stage's module and its relative imports, as a sweep task's
+ * — the stricter of the two, since without `memopipe fingerprint` the cache's covers only the
+ * stage function's own text) or when the inputs give it another key (a file input with other contents on that machine): in both cases it
  * would compute something else than what the caller asked for, under the caller's name.
  */
 import type { CacheStore } from "../../cache/types.js";
@@ -29,8 +33,10 @@ export interface StageJob {
   readonly stage: string;
   /** The cache key of this run on the caller. */
   readonly key: string;
-  /** The stage's code fingerprint on the caller. */
+  /** The stage's code fingerprint on the caller (the cache's, part of the key). */
   readonly code: string;
+  /** The fingerprint of the stage module's sources on the caller (task-code.ts's `taskFingerprint`). */
+  readonly sources: string;
   /** The stage's inputs. */
   readonly value: WireValue;
   readonly namespace?: string;

@@ -115,7 +115,9 @@ export async function startWorker(options: WorkerHostOptions): Promise<WorkerHos
     const key = namespace ?? "";
     let store = stores.get(key);
     if (!store) {
-      store = new RedisStore({ ...(options.connection !== undefined ? { connection: options.connection } : {}), ...(namespace ? { namespace } : {}) });
+      // The claim's lease is the job's lock: a worker that dies mid-stage loses both at the same
+      // time, so the stage is taken over elsewhere within the job's bound (2 × lock), not a longer lease.
+      store = new RedisStore({ ...(options.connection !== undefined ? { connection: options.connection } : {}), ...(namespace ? { namespace } : {}), leaseMs: lockMs });
       stores.set(key, store);
     }
     return store;
