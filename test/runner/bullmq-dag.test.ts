@@ -284,9 +284,14 @@ describe("a DAG on BullMQ workers", () => {
     expect(result.error).toBeUndefined();
     expect(result.bytes).toBe((await inProcess(s, inputs)).bytes);
     expect(Date.now() - restartedAt).toBeLessThan(45_000);
-    // left's job was lost with the queue: it ran again after the restart
-    expect(traceLines(s.trace).some((l) => l.what === "start" && l.stage === "left" && l.at > restartedAt)).toBe(true);
-    for (const stage of CACHED) expect(count(s.trace, "done", stage), stage).toBeGreaterThanOrEqual(1);
+    // Every stage computed, at most twice: left's job was lost with the queue and sent again; its
+    // second run computes it again, or finds the entry that the first worker, still computing
+    // across the restart, published into the new Redis (both happen, by timing).
+    for (const stage of CACHED) {
+      expect(count(s.trace, "done", stage), stage).toBeGreaterThanOrEqual(1);
+      expect(count(s.trace, "done", stage), stage).toBeLessThanOrEqual(2);
+    }
+    expect(traceLines(s.trace).some((l) => l.stage === "report" && l.at > restartedAt)).toBe(true); // the DAG went on after the restart
     await stopAll(a, b);
     await own.stop();
   }, 150_000);

@@ -124,6 +124,29 @@ console.log("done", a[0].sq, b[0].sq);\n`,
     await stopAll(w);
   }, 90_000);
 
+  it("a program that calls runner.close() a while after its last sweep exits 0 once it is closed (the QUITs were answered on connections that no longer held the process: exit 13)", async () => {
+    const queue = nextQueue();
+    const w = startWorkerProcess(redis.url, queue);
+    await w.ready;
+    const dir = tempDir("memopipe-late-close-");
+    const script = path.join(dir, "main.mts");
+    const index = new URL("../../src/index.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { Runner, task } from ${JSON.stringify(index)};
+const runner = new Runner({ backend: "bullmq", connection: ${JSON.stringify(redis.url)}, queue: ${JSON.stringify(queue)}, progress: false });
+const a = await runner.run(task({ module: ${JSON.stringify(POINTS)}, export: "square" }), [{ n: 2 }]);
+await new Promise((r) => setTimeout(r, 400)); // past the event reader's idle close
+await runner.close();
+console.log("closed", a[0].sq);\n`,
+    );
+    const { spawnSync } = await import("node:child_process");
+    const ran = spawnSync(process.execPath, ["--import", "tsx", script], { cwd: fileURLToPath(new URL("../..", import.meta.url)), encoding: "utf8", timeout: 60_000 });
+    expect(ran.stdout.trim()).toBe("closed 4");
+    expect(ran.status, ran.stderr).toBe(0);
+    await stopAll(w);
+  }, 90_000);
+
   it("a task that is not addressed by module and export, or a module outside the project, is refused before anything is sent", async () => {
     const r = runner(nextQueue());
     await expect(r.run((({ n }: { n: number }) => ({ n })) as never, [{ n: 1 }])).rejects.toThrow(/cannot send a function to another machine/);

@@ -241,7 +241,16 @@ export class BullmqBackend implements Backend {
     const c = await connecting?.catch(() => undefined);
     if (!c) return;
     clearTimeout(this.#idleEvents);
-    await Promise.allSettled([c.events?.close(), c.queue.close(), c.ownsStore ? c.store.close() : Promise.resolve()]);
+    // Between runs the connections do not keep the process alive, and neither would anything else
+    // while their QUITs are answered: a program ending with `await runner.close()` exited 13
+    // ("unsettled top-level await") on a loaded machine, where the replies came after the 250 ms
+    // idle timer that had hidden it. So the close holds the process itself.
+    const hold = setInterval(() => undefined, 1_000);
+    try {
+      await Promise.allSettled([c.events?.close(), c.queue.close(), c.ownsStore ? c.store.close() : Promise.resolve()]);
+    } finally {
+      clearInterval(hold);
+    }
   }
 }
 
