@@ -16,6 +16,12 @@
  *    3 passes each, alternating. Goal ≤ 1.5×.
  * 4. Two worker processes against one on CPU-bound points (16 points of 100 ms of CPU, concurrency
  *    1 per worker). Goal ≥ 1.8× (needs two idle cores: the load average is printed with it).
+ * 6. A DAG on two worker processes against the same DAG in-process, in the same run
+ *    (bench/cluster-dag.ts): `wide` (a split, eight branches of 100 ms of CPU, a join; in-process
+ *    the branches share one thread, on two workers they run two at a time) and `chain` (ten tiny
+ *    stages in a row: the cost per stage of a job's round trip), every stage computed (new keys
+ *    each round), best of DAG_ROUNDS; then `wide` again with every stage in Redis (no job).
+ *    Figures, no goal of the issue's (the sweep's 1.8× is the yardstick for `wide`).
  * 5. Claim takeover: a lock held by an owner on another machine that died (a lock key that is
  *    never renewed) is taken over within lease + 0.5 s; an owner on this machine SIGKILLed is taken
  *    over at once (its pid is seen dead). Goal ≤ lease + 0.5 s.
@@ -41,6 +47,9 @@ const HIT_ENTRIES = 1_000;
 const CPU_POINTS = 16;
 const CPU_MS = 100;
 const LEASE_MS = 1_000;
+const DAG_MS = 100;
+const DAG_ROUNDS = 3;
+let STAGES_WIDE = 10;
 
 const GOALS = { throughput: 0.7, roundTripMs: 3, redisHit: 1.5, twoWorkers: 1.8, takeoverOverLeaseMs: 500 };
 
@@ -57,8 +66,8 @@ async function freePort(): Promise<number> {
 }
 
 /** Spawns a process and resolves once a line of its output matches. */
-function launch(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function launch(command: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, cwd: string = ROOT): Promise<ChildProcess> {
+  const child = spawn(command, args, { cwd, env: { ...process.env, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
   return new Promise((resolve, reject) => {
     let out = "";
     const look = (c: Buffer) => {
@@ -97,6 +106,18 @@ export interface ClusterBenchResult {
   readonly hit: { readonly directoryUs: number; readonly redisUs: number; readonly ratio: number; readonly redisLocalUs: number; readonly localRatio: number };
   readonly twoWorkers: { readonly oneMs: number; readonly twoMs: number; readonly speedUp: number };
   readonly takeover: { readonly leaseMs: number; readonly remoteMs: number[]; readonly localKilledMs: number };
+  readonly dag: {
+    readonly branches: number;
+    readonly branchMs: number;
+    readonly wideInProcessMs: number;
+    readonly wideWorkersMs: number;
+    readonly speedUp: number;
+    readonly chainStages: number;
+    readonly chainInProcessMs: number;
+    readonly chainWorkersMs: number;
+    readonly perStageMs: number;
+    readonly wideAllHitsMs: number;
+  };
   readonly goals: Record<string, { value: number; target: string; met: boolean }>;
 }
 
@@ -232,6 +253,70 @@ export async function main(options: { print?: boolean; outFile?: string | false 
     await stop(children.splice(1));
     const twoWorkers = { oneMs, twoMs, speedUp: oneMs / twoMs };
 
+    // --- 6: a DAG on two workers vs the same DAG in-process ----------------------------------------
+    // Every process works in `work` (a stage keeps its cache events in the working directory); the
+    // in-process runs use a directory store there, the remote ones the workers' RedisStore. Each
+    // round gives new keys (its `round` input): every stage computes.
+    const here = process.cwd();
+    process.chdir(work);
+    const { wide, chain, STAGES } = await import("./cluster-dag.js");
+    STAGES_WIDE = STAGES.wide;
+    const dagWorker = () =>
+      launch(process.execPath, [CLI, "worker", "--connection", url, "--queue", "dag", "--concurrency", "1", "--root", ROOT], / ready /, {}, work).then((c) => (children.push(c), c));
+    await Promise.all([dagWorker(), dagWorker()]);
+    // the built package's Runner, as the DAG module's stages are the built package's (a user's setup)
+    const { Runner: BuiltRunner } = await import("../dist/index.js");
+    const dagRunner = new BuiltRunner({ backend: "bullmq", connection: url, queue: "dag", progress: false, root: ROOT });
+    let round = 1_000;
+    const warningsBefore = process.listeners("warning");
+    process.removeAllListeners("warning");
+    await wide.run({ round: round++, ms: 1 }, { runner: dagRunner }); // warm-up: connections, the workers' imports
+    await chain.run({ round: round++ }, { runner: dagRunner });
+    const same = round++;
+    const remoteOut = await wide.run({ round: same, ms: DAG_MS }, { runner: dagRunner });
+    const localOut = await wide.run({ round: same, ms: DAG_MS });
+    if (remoteOut.total !== localOut.total) throw new Error("the DAG on workers gave another result than in-process");
+    const wideLocal: number[] = [];
+    const wideRemote: number[] = [];
+    const chainLocal: number[] = [];
+    const chainRemote: number[] = [];
+    for (let r = 0; r < DAG_ROUNDS; r++) {
+      let t0 = performance.now();
+      await wide.run({ round: round++, ms: DAG_MS });
+      wideLocal.push(performance.now() - t0);
+      t0 = performance.now();
+      await wide.run({ round: round++, ms: DAG_MS }, { runner: dagRunner });
+      wideRemote.push(performance.now() - t0);
+      t0 = performance.now();
+      await chain.run({ round: round++ });
+      chainLocal.push(performance.now() - t0);
+      t0 = performance.now();
+      await chain.run({ round: round++ }, { runner: dagRunner });
+      chainRemote.push(performance.now() - t0);
+    }
+    // a second run of the same inputs: every stage is in Redis, no job is sent
+    const hitRound = round++;
+    await wide.run({ round: hitRound, ms: DAG_MS }, { runner: dagRunner });
+    const t1 = performance.now();
+    await wide.run({ round: hitRound, ms: DAG_MS }, { runner: dagRunner });
+    const wideHitMs = performance.now() - t1;
+    for (const w of warningsBefore) process.on("warning", w as never);
+    await dagRunner.close();
+    await stop(children.splice(1));
+    process.chdir(here);
+    const dagCase = {
+      branches: 8,
+      branchMs: DAG_MS,
+      wideInProcessMs: Math.min(...wideLocal),
+      wideWorkersMs: Math.min(...wideRemote),
+      speedUp: Math.min(...wideLocal) / Math.min(...wideRemote),
+      chainStages: 10,
+      chainInProcessMs: Math.min(...chainLocal),
+      chainWorkersMs: Math.min(...chainRemote),
+      perStageMs: (Math.min(...chainRemote) - Math.min(...chainLocal)) / 10,
+      wideAllHitsMs: wideHitMs,
+    };
+
     // --- 5: claim takeover ---------------------------------------------------------------------------
     const { Redis } = await import("ioredis");
     const raw = new Redis(url);
@@ -282,6 +367,7 @@ setInterval(() => {}, 1000);\n`,
       hit,
       twoWorkers,
       takeover,
+      dag: dagCase,
       goals,
     };
     log(`${cpus().length} cores (${result.machine.cpu}), Node ${process.version}, load average before: ${loadAvg1.toFixed(2)}`);
@@ -290,6 +376,9 @@ setInterval(() => {}, 1000);\n`,
     log(`  a hit (stage.run, ~10 KB): directory ${hit.directoryUs.toFixed(1)} µs, RedisStore ${hit.redisUs.toFixed(1)} µs (${hit.ratio.toFixed(2)}×), RedisStore with its local copy ${hit.redisLocalUs.toFixed(1)} µs (${hit.localRatio.toFixed(2)}×)`);
     log(`  ${CPU_POINTS} points of ${CPU_MS} ms CPU: one worker ${oneMs.toFixed(0)} ms, two ${twoMs.toFixed(0)} ms (${twoWorkers.speedUp.toFixed(2)}×)`);
     log(`  takeover, lease ${LEASE_MS} ms: remote owner dead → ${remoteMs.map((m) => m.toFixed(0)).join(", ")} ms; local owner SIGKILLed → ${localKilledMs.toFixed(0)} ms`);
+    log(
+      `  a DAG on two workers vs in-process: split → ${dagCase.branches} × ${DAG_MS} ms CPU → join ${dagCase.wideInProcessMs.toFixed(0)} ms in-process, ${dagCase.wideWorkersMs.toFixed(0)} ms on workers (${dagCase.speedUp.toFixed(2)}×); ${dagCase.chainStages} tiny stages in a row ${dagCase.chainInProcessMs.toFixed(0)} ms in-process, ${dagCase.chainWorkersMs.toFixed(0)} ms on workers (+${dagCase.perStageMs.toFixed(1)} ms a stage); all ${STAGES_WIDE} stages already in Redis ${dagCase.wideAllHitsMs.toFixed(0)} ms`,
+    );
     for (const [name, g] of Object.entries(goals)) log(`${g.met ? "GOAL MET   " : "GOAL MISSED"}  ${name} = ${g.value.toFixed(2)} (target ${g.target})`);
     const outFile = options.outFile ?? join(HERE, ".out", "cluster.json");
     if (outFile) {
