@@ -21,7 +21,9 @@ process.env.BIRTHDAY_LOG = log; // read by the workers when they import the task
 const points = grid({ classSize: [5, 10, 15, 20, 23, 25, 30, 35, 40, 50], nSim: [100, 1_000, 20_000] });
 const runner = new Runner({ backend: "threads", progress: { label: "birthday paradox" } });
 const started = Date.now();
-const results = await runner.run(task<typeof simulate>({ module: new URL("./birthday/simulate.ts", import.meta.url), export: "simulate" }), points);
+// a point still running after a minute becomes an error record (code MEMOPIPE_POINT_TIMEOUT) and its
+// thread is replaced, instead of holding up the sweep; a `signal` would stop the whole sweep
+const results = await runner.run(task<typeof simulate>({ module: new URL("./birthday/simulate.ts", import.meta.url), export: "simulate" }), points, { timeout: 60_000 });
 await runner.close();
 
 // results[i] belongs to points[i] (input order), an error record where a point failed

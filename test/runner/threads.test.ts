@@ -2,6 +2,8 @@
  * The threads Runner's chunks, per-point timeout, thread deaths and sweep-level abort, with real
  * worker threads (the task functions are in test/fixtures/runner-points.ts).
  */
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { grid } from "../../src/dsl/sweep/grid.js";
 import { task } from "../../src/dsl/sweep/task.js";
@@ -210,6 +212,33 @@ describe("Runner, threads: signal", () => {
     } finally {
       await runner.close();
     }
+  });
+});
+
+describe("Runner, threads: lifetime", () => {
+  it("runner.close() during a run fails that run with a clear error, and the runner can run again", async () => {
+    const runner = new Runner({ backend: "threads", workers: 2, progress: false });
+    try {
+      const run = runner.run(slowTask, grid({ n: ns(40), ms: [50] })).catch((e: unknown) => e);
+      await sleep(300);
+      await runner.close();
+      expect(await run).toBeInstanceOf(MemopipeError);
+      expect(String(await run)).toMatch(/runner.close\(\) was called while a run was under way/);
+      const after = await runner.run(echoTask, grid({ n: [1, 2] }));
+      expect(after.map((r) => ("error" in r ? -1 : r.n))).toEqual([1, 2]);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it("a program that never closes its Runner exits once its sweep is done (idle threads, timers and all)", () => {
+    const dist = new URL("../../dist/index.js", import.meta.url).href;
+    const program = `import { Runner, task } from ${JSON.stringify(dist)};
+const runner = new Runner({ backend: "threads", workers: 2, progress: false });
+const out = await runner.run(task({ module: new URL(${JSON.stringify(MODULE.href.replace(/\.ts$/, ".ts"))}), export: "echo" }), [{ n: 1 }, { n: 2 }], { timeout: 60_000 });
+console.log(out.map((r) => r.n).join(","));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", program], { encoding: "utf8", timeout: 30_000, cwd: fileURLToPath(new URL("../..", import.meta.url)) });
+    expect(out.trim()).toBe("1,2");
   });
 });
 

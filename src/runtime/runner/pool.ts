@@ -45,9 +45,11 @@ export function workerScript(): string {
  * registers tsx first when the worker script is TypeScript (the sources, under vitest or tsx:
  * `--import tsx` in a worker's `execArgv` does not install tsx's ESM hooks in worker threads on
  * Node 20), imports the worker script and starts its loop. A failure to start is posted as
- * `{ fatal }`, which fails the chunks sent to that thread as a setup error.
+ * `{ fatal }`, which fails the chunks sent to that thread as a setup error. Written to run as a
+ * script and as a module alike (no `require`): a worker inherits `--input-type=module` from a
+ * `node --input-type=module -e …` parent, which makes its `eval` code a module.
  */
-const BOOTSTRAP = `const { workerData, parentPort } = require("node:worker_threads");
+const BOOTSTRAP = `const { workerData, parentPort } = process.getBuiltinModule("node:worker_threads");
 (async () => {
   if (workerData.tsxApi) (await import(workerData.tsxApi)).register();
   const m = await import(workerData.script);
