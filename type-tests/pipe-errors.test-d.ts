@@ -357,3 +357,20 @@ pipe<number>()
   .step((x: number, k: number) => x + k)
   // @ts-expect-error the step before cannot run yet: this step's parameter 2 (number) gets no value
   .merge((y) => y);
+
+// --- .buildSync() on a pipeline whose types do not prove every step synchronous -------------------
+pipe<number>()
+  .step(async (x) => x + 1)
+  // @ts-expect-error buildSync() needs every step synchronous, and a step here may return a Promise: use .build()
+  .buildSync();
+
+pipe<number>()
+  .step((x) => (x > 0 ? Promise.resolve(x) : x))
+  // @ts-expect-error buildSync() needs every step synchronous
+  .buildSync();
+
+pipe<number>()
+  .store("k")
+  .step((x: number, k: number) => x + k)
+  // @ts-expect-error the step before cannot run yet: this step's parameter 2 (number) gets no value
+  .buildSync();

@@ -113,3 +113,12 @@ assertEqual<Equal<typeof right, (input: number) => boolean>>();
 // A step typed to return `any` (JSON.parse) keeps the pipeline synchronous in its type.
 const parsed = pipe<string>().step(JSON.parse).step((x: { a: number }) => x.a).build();
 assertEqual<Equal<typeof parsed, (input: string) => number>>();
+
+// .buildSync(): the same function type as .build() when the types prove every step synchronous.
+const syncBuilt = pipe<{ n: number }>()
+  .step((r) => ({ n: r.n * 2 }))
+  .store("r")
+  .fork((r) => r.n, (r) => `${r.n}`)
+  .merge((n, s) => s.length + n)
+  .buildSync();
+assertEqual<Equal<typeof syncBuilt, (input: { n: number }) => number>>();

@@ -117,13 +117,26 @@ class PipeImpl {
     return this.add({ fn: flatten, name: "flatten()", alwaysAsync: false, inline: { kind: "flatten", shape } }, "flatten() only reshapes the tuple", flatShape(shape));
   }
 
-  build(mode?: CompileMode): (input: unknown) => unknown {
-    const built = compile({ ops: this.ops, slotCount: this.keys.size, output: this.shape }, mode);
+  build(mode?: CompileMode, trusted = false): (input: unknown) => unknown {
+    const built = compile({ ops: this.ops, slotCount: this.keys.size, output: this.shape }, mode, trusted);
     // what `describe()` draws (runtime/graph): on the function, and on the variant other pipelines call
     const part = () => this[PART]();
     attachPart(built, part);
     if (unmarked(built) !== built) attachPart(unmarked(built), part);
     return built;
+  }
+
+  /**
+   * `.build()` without a thenable check after each step (the types proved every step synchronous:
+   * types/builder.ts). What plain JavaScript could still get wrong is refused here: a step that
+   * always returns a Promise (an `async function`, or a fork branch or sub-pipeline with one).
+   */
+  buildSync(mode?: CompileMode): (input: unknown) => unknown {
+    const async = this.ops.find((op): op is StepOp => op.kind === "step" && op.alwaysAsync);
+    if (async) {
+      throw new PipelineDefinitionError(`buildSync(): step ${async.position} (${async.name}) always returns a Promise; use .build()`);
+    }
+    return this.build(mode, true);
   }
 
   /** The pipeline as `describe()` sees it: its operations and its memory keys by slot. */

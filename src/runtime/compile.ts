@@ -1,7 +1,7 @@
 import { ASYNC_PIPELINE, alwaysAsync, isAlwaysAsync } from "./async-steps.js";
 import { defineShape, isNested, markResult } from "./fork.js";
 import { generate } from "./generate.js";
-import { PROGRAM, interpret, type Program } from "./program.js";
+import { PROGRAM, interpret, unexpectedPromise, type Program } from "./program.js";
 
 /** How a built pipeline runs: generated code (the default) or the interpreter (program.ts). */
 export type CompileMode = "codegen" | "interpret";
@@ -76,9 +76,9 @@ export type CompileMode = "codegen" | "interpret";
  * Content-Security-Policy without `unsafe-eval`), the interpreter (program.ts) runs instead, with
  * identical behaviour; the tests run every case on both.
  */
-export function compile(program: Program, mode: CompileMode = "codegen"): (input: unknown) => unknown {
-  const generated = mode === "codegen" ? tryGenerate(program) : undefined;
-  const interpreted = interpret(program);
+export function compile(program: Program, mode: CompileMode = "codegen", trusted = false): (input: unknown) => unknown {
+  const generated = mode === "codegen" ? tryGenerate(program, trusted) : undefined;
+  const interpreted = interpret(program, trusted);
   const run = generated ?? interpreted;
   const inner = program.ops.some((op) => op.kind === "step" && op.alwaysAsync) ? alwaysAsync(run) : run;
   // What other pipelines call: they may write its operations out in place instead (generate.ts).
@@ -93,12 +93,18 @@ export function compile(program: Program, mode: CompileMode = "codegen"): (input
   return defineShape(marked, () => output, inner);
 }
 
-function tryGenerate(program: Program): ((input: unknown) => unknown) | undefined {
-  const { source, consts, wrapAll, wrapOne } = generate(program);
+function tryGenerate(program: Program, trusted: boolean): ((input: unknown) => unknown) | undefined {
+  const { source, consts, wrapAll, wrapOne } = generate(program, trusted);
+  const unexpected = (value: unknown) => unexpectedPromise(program, value);
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see the comment above compile()
-    const factory = new Function("consts", "w", "w1", source) as (c: typeof consts, w: typeof wrapAll, w1: typeof wrapOne) => (input: unknown) => unknown;
-    return factory(consts, wrapAll, wrapOne);
+    const factory = new Function("consts", "w", "w1", "u", source) as (
+      c: typeof consts,
+      w: typeof wrapAll,
+      w1: typeof wrapOne,
+      u: typeof unexpected,
+    ) => (input: unknown) => unknown;
+    return factory(consts, wrapAll, wrapOne, unexpected);
   } catch {
     return undefined;
   }

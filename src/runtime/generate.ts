@@ -72,8 +72,12 @@ function alwaysAsyncProgram(program: Program): boolean {
   return program.ops.some((op) => op.kind === "step" && op.alwaysAsync);
 }
 
-/** Generates the source of `program` (compile.ts runs it with `new Function`). */
-export function generate(program: Program): Generated {
+/**
+ * Generates the source of `program` (compile.ts runs it with `new Function`). `trusted`
+ * (`.buildSync()`): no thenable check after the steps, so no exits and no continuations; only the
+ * result is checked, once.
+ */
+export function generate(program: Program, trusted = false): Generated {
   const consts: unknown[] = [];
   const names = new Map<unknown, string>();
   const ref = (value: unknown) => {
@@ -101,6 +105,8 @@ export function generate(program: Program): Generated {
    * result at the end), memory in `slots`. A thenable leaves through `exit` with `cur` holding it
    * and `i` a site of `prog`. Also generates `prog`'s continuation, named `resumeName`.
    */
+  /** The thenable check after a step, with its exit; nothing in a trusted build. */
+  const check = (x: string, exit: string) => (trusted ? "" : ` if (${thenable(x)}) ${exit}`);
   const emit = (prog: Program, cur: string, slots: readonly string[], exit: string, outer: readonly Frame[], depth: number, resumeName: string): string[] => {
     const sync: string[] = [];
     const resume: string[] = [];
@@ -114,7 +120,7 @@ export function generate(program: Program): Generated {
       const subSlots = Array.from({ length: sub.slotCount }, (_, s) => `m${n}_${s}`);
       locals.push(...subSlots);
       if (input !== target) sync.push(`${target} = ${input};`);
-      const hasStep = sub.ops.some((op) => op.kind === "step");
+      const hasStep = !trusted && sub.ops.some((op) => op.kind === "step");
       const inner = emit(sub, target, subSlots, `break s${n};`, [frame, ...outer], depth + 1, `R${n}`);
       if (!hasStep) {
         sync.push(...inner);
@@ -140,7 +146,8 @@ export function generate(program: Program): Generated {
         const rs = written.branches.map((_, j) => `t${n}_${j}`);
         locals.push(...rs);
         written.branches.forEach((b, j) => branch(b, input, rs[j]!, site, frame));
-        sync.push(`if (${rs.map(thenable).join(" || ")}) ${target} = ${ref(settleFork)}([${rs.join(", ")}]); else ${target} = [${rs.join(", ")}];`);
+        if (trusted) sync.push(`${target} = [${rs.join(", ")}];`);
+        else sync.push(`if (${rs.map(thenable).join(" || ")}) ${target} = ${ref(settleFork)}([${rs.join(", ")}]); else ${target} = [${rs.join(", ")}];`);
         return;
       }
       const sub = inlinable(fn, depth, true);
@@ -170,7 +177,7 @@ export function generate(program: Program): Generated {
         const sub = op.before.length === 0 && op.after.length === 0 ? inlinable(op.fn, depth, false) : undefined;
         if (sub) block(sub, site, frame, cur, cur, () => exit);
         else if (written?.kind === "identity") continue;
-        else sync.push(`i = ${site}; ${cur} = ${ref(op.fn)}(${argsOf(cur)}); if (${thenable(cur)}) ${exit}`);
+        else sync.push(`i = ${site}; ${cur} = ${ref(op.fn)}(${argsOf(cur)});${check(cur, exit)}`);
         continue;
       }
       // A fork: each branch's result in a local; the tuple is made only if the next step needs it.
@@ -178,14 +185,14 @@ export function generate(program: Program): Generated {
       locals.push(...rs);
       sync.push(`i = ${site};`);
       written.branches.forEach((b, j) => branch(b, cur, rs[j]!, site, frame));
-      sync.push(`if (${rs.map(thenable).join(" || ")}) { ${cur} = ${ref(settleFork)}([${rs.join(", ")}]); ${exit} }`);
+      if (!trusted) sync.push(`if (${rs.map(thenable).join(" || ")}) { ${cur} = ${ref(settleFork)}([${rs.join(", ")}]); ${exit} }`);
       const next = ops[i + 1];
       const fused = next?.kind === "step" ? writtenStep(next) : undefined;
       if (fused?.kind === "merge" || fused?.kind === "to") {
         // merge(h) / to(C) right after the fork: the branch results are its arguments, no tuple.
         const nextSite = newSite(next as StepOp);
         const call = fused.kind === "merge" ? `${ref(fused.fn)}(${rs.join(", ")})` : `new ${ref(fused.ctor)}(${rs.join(", ")})`;
-        sync.push(`i = ${nextSite}; ${cur} = ${call}; if (${thenable(cur)}) ${exit}`);
+        sync.push(`i = ${nextSite}; ${cur} = ${call};${check(cur, exit)}`);
         resumeStep(next as StepOp, nextSite, "v");
         i++;
       } else {
@@ -194,7 +201,7 @@ export function generate(program: Program): Generated {
     }
     // In a continuation, the ops before the first step can never run (it is entered after a step).
     const firstCase = resume.findIndex((line) => line.startsWith("case "));
-    if (firstCase >= 0) {
+    if (firstCase >= 0 && !trusted) {
       const params = slots.map((s) => `, ${s}`).join("");
       continuations.push(
         [`async function ${resumeName}(i, v${params}) {`, `try {`, `v = await v;`, `switch (i) {`, ...resume.slice(firstCase), `}`, `} catch (e) { throw w1(i, e); }`, `return v;`, `}`].join("\n"),
@@ -216,10 +223,11 @@ export function generate(program: Program): Generated {
     `try {`,
     `s: {`,
     ...sync,
-    `return v;`,
+    trusted ? "" : `return v;`,
     `}`,
     `} catch (e) { throw w(i, e); }`,
-    `return resume(i, v${slotParams});`,
+    trusted ? `if (${thenable("v")}) throw u(v);` : "",
+    trusted ? "return v;" : `return resume(i, v${slotParams});`,
     `};`,
   ].join("\n");
   const wrapAll = (site: number, error: unknown) => {

@@ -1,4 +1,4 @@
-import { PipelineStepError } from "./errors.js";
+import { MemopipeError, PipelineStepError } from "./errors.js";
 import type { Shape } from "./fork.js";
 
 /**
@@ -110,7 +110,7 @@ function call(op: StepOp, current: unknown, mem: unknown[]): unknown {
  * with a `try`, an argument array and `op.*` lookups per step, ~60 ns this way; the generated code
  * takes ~4 ns: bench/runtime.ts).
  */
-export function interpret(program: Program): (input: unknown) => unknown {
+export function interpret(program: Program, trusted = false): (input: unknown) => unknown {
   const { ops, slotCount } = program;
   const n = ops.length;
   const fns: ((...args: unknown[]) => unknown)[] = new Array(n);
@@ -166,14 +166,31 @@ export function interpret(program: Program): (input: unknown) => unknown {
           default:
             v = call(ops[i] as StepOp, v, mem);
         }
-        if (isThenable(v)) return continueAsync(program, i, v, mem);
+        if (!trusted && isThenable(v)) return continueAsync(program, i, v, mem);
       }
     } catch (error) {
       const op = ops[i] as StepOp;
       throw new PipelineStepError(op.position, op.name, error);
     }
+    if (trusted && isThenable(v)) throw unexpectedPromise(program, v);
     return v;
   };
+}
+
+/**
+ * The error of a `.buildSync()` pipeline whose result is a thenable (a step's type said it was
+ * not): it names the last step. The thenable gets a handler, so that its rejection, which nobody
+ * can await any more, is not also an unhandled rejection that stops the process.
+ */
+export function unexpectedPromise(program: Program, value: unknown): PipelineStepError {
+  (value as PromiseLike<unknown>).then(undefined, () => {});
+  const steps = program.ops.filter((op): op is StepOp => op.kind === "step");
+  const last = steps[steps.length - 1];
+  return new PipelineStepError(
+    last?.position ?? 0,
+    last?.name ?? "input",
+    new MemopipeError("returned a Promise in a pipeline built with .buildSync(), which trusts the types to say no step does: use .build()"),
+  );
 }
 
 /**

@@ -163,6 +163,21 @@ export interface PipeBuilder<
   build(): (input: InputOf<In>) => ResultIn<Mode, Cur>;
 
   /**
+   * `.build()` for a pipeline whose types prove every step synchronous: the built function does not
+   * check each step's result for a Promise (it trusts the types), which is what hand-written code
+   * costs where values have many shapes. A compile error when a step may return a Promise. At run
+   * time an `async function` step is refused while building, and a Promise as the *result* is a
+   * `PipelineStepError`; a Promise from a step in the middle (one typed `any`, or cast) is passed on
+   * as it is: where a step's type may lie, use `.build()`.
+   *
+   * @example
+   * const double = pipe<{ n: number }>().step((r) => ({ n: r.n * 2 })).buildSync(); // (input: { n: number }) => { n: number }
+   */
+  buildSync: [Mode] extends ["sync"]
+    ? () => (input: InputOf<In>) => Cur
+    : PipeTypeError<"buildSync() needs every step synchronous, and a step here may return a Promise: use .build()">;
+
+  /**
    * Builds and runs the pipeline once: `.run(input)` is `.build()(input)`.
    *
    * @example
@@ -200,6 +215,7 @@ export interface IncompletePipe<
   to: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
   flatten: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
   build: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
+  buildSync: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
   run: PipeTypeError<`the step before cannot run yet: ${IssueText<Issue>}`>;
 }
 
