@@ -28,7 +28,9 @@ export default defineConfig([
     clean: true,
   },
   {
-    entry: { cli: "src/cli.ts" },
+    // fingerprint-refresh: the runtime's incremental `memopipe fingerprint` (with TypeScript), which
+    // the library imports by path, only when a source file changed (src/runtime/project-fingerprints.ts)
+    entry: { cli: "src/cli.ts", "fingerprint-refresh": "src/codegen/refresh.ts" },
     format: ["esm"],
     tsconfig: "tsconfig.build.json",
     target: "node20",

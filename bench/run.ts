@@ -4,7 +4,7 @@
  *
  *   npm run bench              all of them (~4 minutes on 2 cores; needs python3-joblib for the
  *                              cache comparison: apt-get install python3-joblib)
- *   npm run bench -- runtime   only the named ones (runtime, types, dag, cache, keys, codec, fingerprint, loggers, runner, import)
+ *   npm run bench -- runtime   only the named ones (runtime, types, dag, cache, keys, codec, fingerprint, fingerprint-refresh, loggers, runner, import)
  */
 const suites: Record<string, { title: string; run: () => Promise<unknown> | unknown }> = {
   runtime: { title: "run time: a built pipeline vs hand-written code, remeda and Effect", run: async () => (await import("./runtime.js")).main() },
@@ -21,6 +21,10 @@ const suites: Record<string, { title: string; run: () => Promise<unknown> | unkn
   keys: { title: "cache keys: binary encoding (v2) vs the text one (v1) vs JSON.stringify", run: async () => (await import("./keys.js")).main() },
   codec: { title: "value codec (mpv1) vs node:v8 and JSON", run: async () => (await import("./codec.js")).main() },
   fingerprint: { title: "memopipe fingerprint on a 500-stage project vs tsc", run: async () => (await import("./fingerprint.js")).main() },
+  "fingerprint-refresh": {
+    title: "the run-time fingerprint refresh: cold, incremental, no change (small and 500-stage projects) vs refresh off, tsc and reading the files",
+    run: async () => (await import("./fingerprint-refresh.js")).main(),
+  },
   loggers: { title: "loggers: per-record overhead vs a bare call", run: async () => (await import("./loggers.js")).main() },
   runner: {
     title: "Runner: threads vs in-process on CPU-bound points; 10,000 tiny points vs raw piscina, with and without chunks",

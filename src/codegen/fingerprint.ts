@@ -5,14 +5,11 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ts } from "ts-morph";
-import { FINGERPRINTS_FILE, sha256, sha256File, stableStringify, type FingerprintFile, type StageFingerprint } from "./generated.js";
-import { ProjectGraph, type Finding, type StageCall, type Unit } from "./graph.js";
+import { analyseProgram, analysisProgram, compilerSetup, fileDigests, formatWarnings, GENERATOR } from "./analysis.js";
+import { FINGERPRINTS_FILE, sha256File, stableStringify, type FingerprintFile, type StageFingerprint } from "./generated.js";
 
-/**
- * Which generator wrote a file. A file written by another one (another normalisation, another
- * TypeScript) is never reused: it is recomputed.
- */
-const GENERATOR = `memopipe-fingerprint/2 typescript/${ts.version}`;
+export { combine } from "./analysis.js";
+
 
 /**
  * Options of `fingerprintProject` and `checkFingerprints`.
@@ -172,117 +169,21 @@ function reusable(tsconfig: string, out: string): FingerprintFile | undefined {
 }
 
 /**
- * The analysis proper: build the program (TypeScript, as ts-morph bundles it), find the stage
- * calls, walk each stage's dependencies (graph.ts), and assemble the parts, fingerprints, file
- * digests and warnings. `sources`, when given, receives each part's source text by its digest
- * (the report shows a changed helper's old and new code from these).
+ * The analysis proper: build the program (TypeScript, as ts-morph bundles it) from the tsconfig,
+ * and fingerprint every stage in it (analysis.ts). `partSources`, when given, receives each
+ * part's source text by its digest (the report shows a changed helper's old and new code).
  */
 export function analyse(tsconfig: string, out: string, partSources?: Map<string, string>): FingerprintFile {
-  const parsed = ts.getParsedCommandLineOfConfigFile(tsconfig, { noEmit: true, skipLibCheck: true }, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
-  const program = ts.createProgram({ rootNames: parsed?.fileNames ?? [], options: { ...(parsed?.options ?? {}), noEmit: true, skipLibCheck: true } });
-  const graph = new ProjectGraph(program, path.dirname(tsconfig));
+  const setup = compilerSetup(tsconfig);
+  const program = analysisProgram(setup.fileNames, setup.options);
   const base = path.dirname(out);
-  const digests = new Map<string, string>();
-  const fileDigest = (abs: string) => {
-    let d = digests.get(abs);
-    if (d === undefined) {
-      d = sha256File(abs) ?? "missing";
-      digests.set(abs, d);
-    }
-    return d;
-  };
-
-  const byName = new Map<string, StageCall[]>();
-  for (const call of graph.stageCalls()) byName.set(call.name, [...(byName.get(call.name) ?? []), call]);
-
-  const warnings = new Map<string, { file: string; line: number; stages: Set<string> }>();
-  const warn = (f: Finding, stage?: string) => {
-    const file = graph.rel(f.sf.fileName);
-    const key = `${file}:${f.line}: ${f.message}`;
-    const w = warnings.get(key) ?? { file, line: f.line, stages: new Set<string>() };
-    if (stage !== undefined) w.stages.add(stage);
-    warnings.set(key, w);
-  };
-
-  const stages: Record<string, StageFingerprint> = {};
-  for (const name of [...byName.keys()].sort()) {
-    const calls = byName.get(name)!;
-    if (calls.length > 1) {
-      const where = calls.map((c) => `${graph.rel(c.call.getSourceFile().fileName)}:${graph.stageUnit(c).line}`).join(", ");
-      warn({ sf: calls[1]!.call.getSourceFile(), line: graph.stageUnit(calls[1]!).line, message: `stage name "${name}" is used by ${calls.length} stage calls (${where}): they share one fingerprint covering all of them` });
-    }
-    const { units, dependencies, findings, files: loaded } = graph.closure(calls.flatMap((c) => graph.stageStart(c)));
-    for (const f of findings) warn(f, name);
-
-    // Labels name the unit and its file; two units of one stage with the same label (two stage
-    // functions of one name in a file, a function and a namespace merged under one name) get the
-    // line too. The module statements that matter to the stage are one part per file.
-    const byLabel = new Map<string, Unit[]>();
-    const statements = new Map<string, Unit[]>();
-    for (const u of units) {
-      const into = u.kind === "module statement" ? statements : byLabel;
-      const label = u.kind === "module statement" ? `module statements (${graph.rel(u.sf.fileName)})` : graph.label(u);
-      into.set(label, [...(into.get(label) ?? []), u]);
-    }
-    const parts: Record<string, string> = {};
-    const part = (label: string, us: readonly Unit[]) => {
-      const sorted = [...us].sort((a, b) => a.roots[0]!.pos - b.roots[0]!.pos);
-      parts[label] = sorted.length === 1 ? graph.digest(sorted[0]!) : sha256(sorted.map((u) => graph.digest(u)).join("\n"));
-      if (partSources) partSources.set(parts[label]!, sorted.map((u) => graph.sourceText(u)).join("\n"));
-    };
-    for (const [label, same] of byLabel) {
-      if (same.length === 1) part(label, same);
-      else for (const u of same) part(graph.label(u, true), [u]);
-    }
-    for (const [label, same] of statements) part(label, same);
-    // a dependency is counted by its version; two copies of one package (nested node_modules) by both
-    const versions = new Map<string, Set<string>>();
-    for (const d of dependencies) versions.set(d.label, (versions.get(d.label) ?? new Set()).add(d.digest));
-    for (const [label, vs] of versions) parts[label] = [...vs].sort().join(", ");
-
-    const files: Record<string, string> = {};
-    for (const u of units) files[posix(base, u.sf.fileName)] = fileDigest(u.sf.fileName);
-    for (const f of loaded) files[posix(base, f.fileName)] = fileDigest(f.fileName);
-    for (const d of dependencies) if (d.packageJson) files[posix(base, d.packageJson)] = fileDigest(d.packageJson);
-    stages[name] = { fingerprint: combine(parts), parts, files };
-  }
-  for (const p of graph.problems) warn(p);
-  const sources = program.getSourceFiles().filter((sf) => graph.isProjectFile(sf));
-  if (sources.length === 0) {
-    warnings.set(`${posix(graph.root, tsconfig)}: lists no source files (a solution-style tsconfig? give --project the one that includes the sources)`, {
-      file: "",
-      line: 0,
-      stages: new Set(),
-    });
-  }
-
+  const digests = fileDigests();
+  const result = analyseProgram(program, path.dirname(tsconfig), { base, fileDigest: digests, ...(partSources ? { partSources } : {}) });
   const inputs: Record<string, string> = {};
-  const config = readConfig(tsconfig);
-  for (const f of config?.configFiles ?? [tsconfig]) inputs[posix(base, f)] = fileDigest(f);
-  for (const sf of sources) inputs[posix(base, sf.fileName)] = fileDigest(sf.fileName);
-  for (const f of graph.packages.files) inputs[posix(base, f)] = fileDigest(f);
-
-  return {
-    format: 1,
-    generator: GENERATOR,
-    stages,
-    // by file, then line (numerically), then message
-    warnings: [...warnings]
-      .sort(([ka, a], [kb, b]) => (a.file !== b.file ? (a.file < b.file ? -1 : 1) : a.line !== b.line ? a.line - b.line : ka < kb ? -1 : ka > kb ? 1 : 0))
-      .map(([w, { stages: s }]) => (s.size === 0 ? w : `${w} (stage${s.size > 1 ? "s" : ""} ${[...s].sort().map((n) => `\`${n}\``).join(", ")})`)),
-    inputs,
-  };
-}
-
-/**
- * A stage's fingerprint: SHA-256 over its `[label, digest]` pairs sorted by label.
- *
- * @example
- * combine({ "stage function (src/p.ts)": "ab…", "dependency `lodash`@4.17.21": "cd…" }); // "5e…"
- */
-export function combine(parts: Readonly<Record<string, string>>): string {
-  const pairs = Object.entries(parts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return sha256(JSON.stringify(pairs));
+  for (const f of setup.configFiles) inputs[posix(base, f)] = digests(f);
+  for (const f of result.sources) inputs[posix(base, f)] = digests(f);
+  for (const f of result.packageFiles) inputs[posix(base, f)] = digests(f);
+  return { format: 1, generator: GENERATOR, stages: result.stages, warnings: formatWarnings(result.warnings), inputs };
 }
 
 /** Writes the file (temp + rename) unless it already has exactly these bytes. */

@@ -5,64 +5,93 @@
  * `explainCode`.
  */
 import { createHash } from "./lazy-builtins.js";
-import { lookupGenerated } from "../codegen/generated.js";
 import type { CodeRecord } from "./cache/types.js";
 import type { Reason } from "./events.js";
+import { projectFingerprints, type ProjectFingerprints } from "./project-fingerprints.js";
 import { normalizeSource } from "./source-normalize.js";
 
 let warnedFallback = false;
 let warnedStale = false;
 const fingerprints = new WeakMap<Function, Map<string, CodeRecord>>();
+/** Fingerprints this process cannot vouch for, with the reason the stage runs uncached. */
+const unvouched = new WeakMap<CodeRecord, Reason>();
 
 /**
- * The code fingerprint of a stage. `memopipe fingerprint` generates one per stage (covering the
- * helpers it calls) into `memopipe.fingerprints.json`, read from the working directory or from
- * `$MEMOPIPE_FINGERPRINTS` (see codegen/generated.ts). It is used while every source file it was
- * computed from is unchanged (SHA-256 of the files listed with it, hashed once per process). When
- * it is stale (or the file lacks the stage), one warning names the changed files and says to run
- * `memopipe fingerprint`; without the file, a warning says once that helpers are not covered. In
- * both cases the function's own source is hashed instead, with comments and formatting removed.
+ * The code fingerprint of a stage: its entry in the project's fingerprints (the stage function
+ * and everything in the project it uses, see codegen/), kept up to date by the runtime itself
+ * (project-fingerprints.ts): from the state under the cache directory after a `stat` of each
+ * source, from a fresh committed `memopipe.fingerprints.json`, or by an incremental refresh when a
+ * file changed (the only case that returns a Promise: it loads TypeScript).
+ *
+ * Where it cannot be brought up to date (ts-morph not installed, no tsconfig), a stage whose
+ * files changed since the committed file was generated gets a fingerprint marked unvouched
+ * (`unvouchedReason`): the cache runs it without serving or recording a hit, naming the files.
+ * A stage the project's fingerprints do not have (a non-literal name, a file outside the
+ * tsconfig, no fingerprints at all) falls back to its function's own source, with one warning
+ * that says how to fix it.
  *
  * Memoized per (function, stage name) for the life of the process: the code a process runs cannot
  * change while it runs.
  *
  * @example
- * const code = codeFingerprint("register", fn); // { fingerprint: "9f…", source: "codegen", parts: {…} }
+ * const found = codeFingerprint("register", fn, ".memopipe");
+ * const code = found instanceof Promise ? await found : found; // { fingerprint: "9f…", source: "codegen", parts: {…} }
  */
-export function codeFingerprint(name: string, fn: Function): CodeRecord {
+export function codeFingerprint(name: string, fn: Function, cacheDir = ".memopipe"): CodeRecord | Promise<CodeRecord> {
   let byName = fingerprints.get(fn);
   if (!byName) fingerprints.set(fn, (byName = new Map()));
   const known = byName.get(name);
   if (known) return known;
-  const computed = computeFingerprint(name, fn);
-  byName.set(name, computed);
-  return computed;
+  const project = projectFingerprints(cacheDir);
+  const remember = (p: ProjectFingerprints) => {
+    const computed = computeFingerprint(name, fn, p);
+    byName.set(name, computed);
+    return computed;
+  };
+  return project instanceof Promise ? project.then(remember) : remember(project);
 }
 
-function computeFingerprint(name: string, fn: Function): CodeRecord {
-  const generated = lookupGenerated(name);
-  if (generated.status === "fresh") {
-    return { fingerprint: generated.stage.fingerprint, source: "codegen", parts: generated.stage.parts };
-  }
-  if (generated.status !== "absent") {
+/**
+ * Why a fingerprint cannot be vouched for (a stage's source files changed since the committed
+ * fingerprints, and they could not be brought up to date), or `undefined` when it can.
+ *
+ * @example
+ * unvouchedReason(code); // { kind: "code", detail: "src/prep.ts changed since memopipe.fingerprints.json was generated, …" }
+ */
+export function unvouchedReason(code: CodeRecord): Reason | undefined {
+  return unvouched.get(code);
+}
+
+function computeFingerprint(name: string, fn: Function, project: ProjectFingerprints): CodeRecord {
+  const entry = project.data && Object.hasOwn(project.data.stages, name) ? project.data.stages[name] : undefined;
+  if (project.kind === "current" && entry) return { fingerprint: entry.fingerprint, source: "codegen", parts: entry.parts };
+  if (project.kind === "partial" && entry) {
+    const changed = project.changed.get(name);
+    const code: CodeRecord = { fingerprint: entry.fingerprint, source: "codegen", parts: entry.parts };
+    if (!changed) return code;
+    const files = changed.join(", ");
+    const detail = `${files} changed since ${project.file} was generated, and ${project.why}: run memopipe fingerprint; until then this stage is neither served from nor recorded in the cache`;
+    unvouched.set(code, { kind: "code", name: changed[0]!, detail });
     if (!warnedStale) {
       warnedStale = true;
-      warnedFallback = true;
-      const why =
-        generated.status === "stale"
-          ? `${generated.file} is stale (${generated.changed.join(", ")} changed since it was generated)`
-          : generated.status === "unlisted"
-            ? `${generated.file} has no stage '${name}'`
-            : `${generated.file} cannot be used (${generated.reason})`;
-      process.emitWarning(
-        `stage '${name}': ${why}: run memopipe fingerprint. Until then, code fingerprints fall back to each stage function's own source`,
-        { code: "MEMOPIPE_FINGERPRINT_STALE" },
-      );
+      process.emitWarning(`stage '${name}': ${detail}`, { code: "MEMOPIPE_FINGERPRINT_STALE" });
     }
-  } else if (!warnedFallback) {
+    return code;
+  }
+  if (!warnedFallback) {
     warnedFallback = true;
+    const why =
+      project.kind === "current"
+        ? `the project's fingerprints have no stage '${name}' (its name is not a string literal, or its file is not in ${project.tsconfig})`
+        : project.data
+          ? `${project.file} has no stage '${name}' and ${project.why}`
+          : `there is no ${project.file} and ${project.why}`;
+    const fix =
+      project.kind === "current"
+        ? "To fix it, give the stage a string literal as its name, or include its file in the tsconfig"
+        : "To fix it, install ts-morph (npm install ts-morph: memopipe then keeps the fingerprints up to date itself), or run npx memopipe fingerprint after each change";
     process.emitWarning(
-      `stage '${name}': code fingerprints fall back to each stage function's own source; changes in the helpers it calls are not detected`,
+      `stage '${name}': code fingerprints fall back to each stage function's own source, so a change in the helpers it calls is not seen: ${why}. ${fix}`,
       { code: "MEMOPIPE_FINGERPRINT_FALLBACK" },
     );
   }

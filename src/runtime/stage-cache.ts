@@ -21,7 +21,7 @@ import { isExactJson } from "./cache/exact-json.js";
 import { decodePayload, encodePayload, type Payload } from "./cache/payload.js";
 import { ResolvedFile, type CacheStore, type CodeRecord, type FileRecord, type InputRecord, type ReadResult } from "./cache/types.js";
 import { CacheWriteError } from "./errors.js";
-import { codeFingerprint, explainCode } from "./code-fingerprint.js";
+import { codeFingerprint, explainCode, unvouchedReason } from "./code-fingerprint.js";
 import { EventLog, type Reason, type StageEvent } from "./events.js";
 
 /** A cached stage's settings. */
@@ -153,10 +153,13 @@ export async function runCached(
   // No await on a hit whose files are all in the stat cache: the manifest at once (see keyMaterialSync).
   const known = keyMaterialSync(inputs, ctx.digests, { hashStringPaths: settings.hashStringPaths, stage: name });
   const manifest = known !== undefined ? manifestOf(known) : await inputManifest(name, inputs, ctx, settings);
-  const code = codeFingerprint(name, fn);
+  const found = codeFingerprint(name, fn, ctx.dir); // a Promise only when this process must refresh the project's fingerprints
+  const code = found instanceof Promise ? await found : found;
   const key = cacheKey({ stage: name, code: code.fingerprint, inputs: digestsOf(manifest) });
   const flight = inFlight.get(key);
   if (flight) return copyOf(await flight);
+  const unvouched = unvouchedReason(code);
+  if (unvouched) return runGeneral(ctx, name, inputs, settings, call, place, started, manifest, code, key, undefined, unvouched);
 
   // The hit fast path: a synchronous read that verifies, no output files to check, one event
   // line — no closures, no promise of our own, nothing registered (nothing can interleave: there is
@@ -182,6 +185,7 @@ async function runGeneral(
   code: CodeRecord,
   key: string,
   known: ReadResult | Promise<ReadResult> | undefined,
+  unvouched?: Reason,
 ): Promise<Record<string, unknown>> {
   const emit = (e: Omit<StageEvent, "run" | "time" | "stage" | "key" | "seconds" | "start" | "end" | "worker">): void => {
     const end = Date.now();
@@ -201,7 +205,22 @@ async function runGeneral(
     });
   };
 
+  // code the fingerprints cannot vouch for (its files changed, and they could not be refreshed):
+  // run it, serve nothing from the cache and record nothing in it
+  const unrecorded = async (reason: Reason): Promise<Flight> => {
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = await call(inputs);
+    } catch (error) {
+      emit({ status: "failed", reasons: [reason], error: errorLine(error) });
+      throw error;
+    }
+    emit({ status: "ran-uncached", reasons: [reason] });
+    return { outputs, payload: undefined };
+  };
+
   const work = (async (): Promise<Flight> => {
+    if (unvouched) return unrecorded(unvouched);
     const first = (await known) ?? (await readEntry(ctx, name, key));
     if (first.status === "hit") {
       const damaged = await changedOutputFiles(first.files, ctx.digests);
@@ -341,7 +360,7 @@ function hitLine(stage: string, key: string, started: number, bytes: number, pla
 export async function cacheKeyFor(name: string, fn: Function, inputs: Record<string, unknown>, settings: CacheSettings): Promise<{ key: string; code: string }> {
   const ctx = context(settings);
   const manifest = await inputManifest(name, inputs, ctx, settings);
-  const code = await codeFingerprint(name, fn);
+  const code = await codeFingerprint(name, fn, ctx.dir);
   return { key: cacheKey({ stage: name, code: code.fingerprint, inputs: digestsOf(manifest) }), code: code.fingerprint };
 }
 

@@ -8,7 +8,8 @@
  * p.edit("src/p.ts", "x: 1", "x: 2");
  * expect(changed(before, await p.analyse())).toEqual({ a: ["stage function (src/p.ts)"] });
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fingerprintProject, type FingerprintFile } from "../../src/codegen/index.js";
 import { tempDir } from "../helpers/temp.js";
@@ -65,4 +66,47 @@ export function changed(a: FingerprintFile, b: FingerprintFile): Record<string, 
     }
   }
   return out;
+}
+
+const repo = path.resolve(import.meta.dirname, "..", "..");
+const tsx = path.join(repo, "node_modules", "tsx", "dist", "cli.mjs");
+
+/**
+ * Makes `memopipe` importable in a test project: a link to this repository (built: `dist/`), or,
+ * with `tsMorph: false`, a copy of the package without ts-morph beside it (its two dependencies
+ * linked), as `npm install --omit=optional` leaves it.
+ */
+export function installMemopipe(p: TestProject, options: { tsMorph: boolean } = { tsMorph: true }): void {
+  const modules = path.join(p.dir, "node_modules");
+  mkdirSync(modules, { recursive: true });
+  if (options.tsMorph) {
+    symlinkSync(repo, path.join(modules, "memopipe"), "dir");
+    return;
+  }
+  const pkg = path.join(modules, "memopipe");
+  mkdirSync(pkg, { recursive: true });
+  cpSync(path.join(repo, "package.json"), path.join(pkg, "package.json"));
+  cpSync(path.join(repo, "dist"), path.join(pkg, "dist"), { recursive: true });
+  const deps = Object.keys((JSON.parse(readFileSync(path.join(repo, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies);
+  for (const dep of deps) symlinkSync(path.join(repo, "node_modules", dep), path.join(modules, dep), "dir");
+}
+
+/**
+ * Runs a TypeScript file of the project in a new process (tsx), in the project's directory, with
+ * the run-time refresh on; returns its output (throws with stderr when it fails).
+ */
+export function runScript(p: TestProject, file: string, env: Record<string, string> = {}): { stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [tsx, file], {
+    cwd: p.dir,
+    encoding: "utf8",
+    env: { ...process.env, MEMOPIPE_FINGERPRINT_REFRESH: "1", MEMOPIPE_FINGERPRINTS: "", NO_COLOR: "1", ...env },
+  });
+  if (r.status !== 0) throw new Error(`${file} exited with ${r.status}: ${r.stderr}`);
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `memopipe <args>` (the built CLI) in the project's directory. */
+export function memopipe(p: TestProject, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(repo, "dist", "cli.js"), ...args], { cwd: p.dir, encoding: "utf8", env: { ...process.env, MEMOPIPE_FINGERPRINT_REFRESH: "1", NO_COLOR: "1" } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

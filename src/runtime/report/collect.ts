@@ -7,6 +7,7 @@
  * Everything is data (`ReportData`), so the HTML, the Markdown and a program's own view render the
  * same facts; nothing here reads the clock, so the same cache gives the same report.
  */
+import { readPartSources } from "../project-fingerprints.js";
 import { statSync } from "node:fs";
 import path from "node:path";
 import { DirectoryStore } from "../cache/directory-store.js";
@@ -96,8 +97,9 @@ export interface CollectOptions {
   readonly graph?: PipelineGraph;
   readonly sweep?: SweepData;
   /**
-   * Reads a code part's normalised source by its digest, where the cache keeps them (the
-   * fingerprint store of normalised sources); without it the report shows digests.
+   * Reads a code part's source by its digest. Default: the sources the runtime keeps in
+   * `<cache dir>/fingerprints/sources.json` when it refreshes fingerprints; where a digest is not
+   * there, the report shows digests.
    */
   readonly partSource?: (cacheDir: string, digest: string) => string | undefined;
 }
@@ -123,6 +125,9 @@ export async function collectReport(dir: string, options: CollectOptions = {}): 
     }
     return records.get(id);
   };
+  // default: the part sources the runtime keeps beside its fingerprint state (project-fingerprints.ts)
+  let kept: Record<string, string> | undefined;
+  const partSource = options.partSource ?? ((cacheDir: string, digest: string) => (kept ??= readPartSources(cacheDir))[digest]);
   const details: (EventDetail | undefined)[] = [];
   let sourcesKept = false;
   for (const e of events) {
@@ -132,7 +137,7 @@ export async function collectReport(dir: string, options: CollectOptions = {}): 
     }
     const before = await record(e.stage, e.previousKey);
     const after = await record(e.stage, e.key);
-    const detail = explain(e.reasons, before, after, dir, options.partSource);
+    const detail = explain(e.reasons, before, after, dir, partSource);
     if (detail.code.some((c) => c.sourceBefore !== undefined || c.sourceAfter !== undefined)) sourcesKept = true;
     details.push(detail);
   }
