@@ -35,6 +35,7 @@ export type { RedisConnection, RedisConnectionOptions, RedisClientLike } from ".
 export type { CacheStore, Claim, ClaimOptions, EntryRecord, NewEntry, ReadResult, InputRecord, CodeRecord, FileRecord } from "./runtime/cache/types.js";
 export type { CacheOption } from "./dsl/stage.js";
 export type { Stage, StageOptions, StageInput, StageOutput } from "./types/stage.js";
+export type { DagLink, DagOutputsEntry } from "./types/dag.js";
 export { lastRun, formatWhy, type WhyReport } from "./runtime/why.js";
 export { describe } from "./dsl/describe.js";
 export { renderMermaid, mermaidText, type MermaidOptions } from "./runtime/graph/mermaid.js";

@@ -34,6 +34,23 @@ const t2 = stage("t2", ({ raw }: { raw: number }) => ({ right: `${raw}`, clash: 
 const both = dag().start(s0).edge(s0, t1).edge(s0, t2).run({ subject: "x" });
 assertEqual<Equal<typeof both, Promise<{ left: number; right: string; clash: number }>>>();
 
+// an output that shadows a DAG input wins over it, and so does the right-most predecessor of a fan-in
+const shadow = dag<{ raw: string }>().start(s0).edge(s0, s1).run({ subject: "x", raw: "ignored" });
+assertEqual<Equal<typeof shadow, Promise<{ a: number }>>>();
+const c1 = stage("c1", ({ raw }: { raw: number }) => ({ clash: "text", left: raw }));
+const c2 = stage("c2", ({ raw }: { raw: number }) => ({ clash: raw }));
+const needsNumber = stage("needsNumber", ({ clash, left }: { clash: number; left: number }) => ({ sum: clash + left }));
+const fanIn = dag().start(s0).edge(s0, c1).edge(s0, c2).edge([c1, c2], needsNumber).run({ subject: "x" });
+assertEqual<Equal<typeof fanIn, Promise<{ sum: number }>>>();
+// a fan-in of four stages
+const w1 = stage("w1", ({ raw }: { raw: number }) => ({ p: raw }));
+const w2 = stage("w2", ({ raw }: { raw: number }) => ({ q: `${raw}` }));
+const w3 = stage("w3", ({ raw }: { raw: number }) => ({ r: raw > 0 }));
+const w4 = stage("w4", ({ raw }: { raw: number }) => ({ s: [raw] }));
+const wide = stage("wide", ({ p, q, r, s, subject }: { p: number; q: string; r: boolean; s: number[]; subject: string }) => ({ all: `${subject}${p}${q}${r}${s}` }));
+const four = dag().start(s0).edge(s0, w1).edge(s0, w2).edge(s0, w3).edge(s0, w4).edge([w1, w2, w3, w4], wide).run({ subject: "x" });
+assertEqual<Equal<typeof four, Promise<{ all: string }>>>();
+
 // a stage is a pipe step
 const asStep = pipe<{ raw: number }>().step(s1).step((o) => o.a).build();
 assertEqual<Equal<typeof asStep, (input: { raw: number }) => Promise<number>>>();
@@ -49,6 +66,32 @@ dag()
   .start(s0)
   // @ts-expect-error stage 's5' needs input 'raw' as string, but it arrives as number
   .edge(s0, s5);
+
+// the shadowed DAG input does not arrive: the predecessor's output does
+const wantsText = stage("wantsText", ({ raw }: { raw: string }) => ({ t: raw }));
+dag<{ raw: string }>()
+  .start(s0)
+  // @ts-expect-error stage 'wantsText' needs input 'raw' as string, but it arrives as number
+  .edge(s0, wantsText);
+
+// in a fan-in the right-most predecessor wins: [c2, c1] gives c1's clash, a string
+dag()
+  .start(s0)
+  .edge(s0, c1)
+  .edge(s0, c2)
+  // @ts-expect-error stage 'needsNumber' needs input 'clash' as number, but it arrives as string
+  .edge([c2, c1], needsNumber);
+
+// a fan-in of four that lacks an input
+const wider = stage("wider", ({ p, t }: { p: number; t: string }) => ({ pt: `${p}${t}` }));
+dag()
+  .start(s0)
+  .edge(s0, w1)
+  .edge(s0, w2)
+  .edge(s0, w3)
+  .edge(s0, w4)
+  // @ts-expect-error stage 'wider' needs input 't', which neither its predecessors ('w1', 'w2', 'w3', 'w4') nor the DAG's inputs provide
+  .edge([w1, w2, w3, w4], wider);
 
 dag()
   .start(s0)

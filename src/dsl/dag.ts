@@ -1,5 +1,5 @@
-import type { FromArg, PredsOf, TerminalOutputs, ToArg } from "../types/dag.js";
-import type { AnyStage, InOf, NameOf, Simplify } from "../types/stage.js";
+import type { DagLink, DagOutputsEntry, FromArg, PredNames, TerminalOutputs, ToArg } from "../types/dag.js";
+import type { AnyStage, InOf, Simplify } from "../types/stage.js";
 import type { PipeTypeError } from "../types/type-error.js";
 import { MemopipeError } from "../runtime/errors.js";
 import { runStage, runUncached, specOf, stagePart, type StageSpec } from "./stage.js";
@@ -25,16 +25,22 @@ export class StageRunError extends MemopipeError {
   }
 }
 
-/** A DAG being defined. See types/dag.ts for what each type parameter holds. */
-export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends string, Succ extends string> {
+/**
+ * A DAG being defined. See types/dag.ts for what each type parameter holds (and why `.edge` reads
+ * `Outs` from its receiver: so that its type cost does not grow with the DAG).
+ */
+export interface Dag<DagIn, Outs, Order, Named extends string, Succ extends string> {
+  /** Phantom: the outputs of the stages so far, by name, for the types only; never set at run time. */
+  readonly __outs?: Outs;
+
   /**
    * The first stage: it takes the DAG's inputs (which later stages may read too).
    *
    * @example
    * dag().start(load).edge(load, clean)
    */
-  start: Order extends readonly []
-    ? <S extends AnyStage>(first: S) => Dag<Simplify<DagIn & InOf<S>>, [S], NameOf<S>, never>
+  start: [Named] extends [never]
+    ? <S extends AnyStage>(first: S) => Dag<Simplify<DagIn & InOf<S>>, DagOutputsEntry<S>, DagLink<S["stageName"], undefined>, S["stageName"], never>
     : PipeTypeError<"this DAG has its start stage already">;
 
   /**
@@ -46,10 +52,11 @@ export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends str
    * @example
    * dag().start(s0).edge(s0, s1).edge(s0, s2).edge([s1, s2], s3)
    */
-  edge<const F extends AnyStage | readonly AnyStage[], T extends AnyStage>(
+  edge<const F extends AnyStage | readonly AnyStage[], T extends AnyStage, M>(
+    this: { readonly __outs?: M },
     from: FromArg<F, Named>,
     to: ToArg<T, F, DagIn, Named>,
-  ): Dag<DagIn, [...Order, T], Named | NameOf<T>, Succ | NameOf<PredsOf<F>[number]>>;
+  ): Dag<DagIn, M & DagOutputsEntry<T>, DagLink<T["stageName"], Order>, Named | T["stageName"], Succ | PredNames<F>>;
 
   /**
    * The DAG as data: its inputs, stages (with their cache, inputs and outputs), edges (labelled
@@ -70,7 +77,7 @@ export interface Dag<DagIn, Order extends readonly AnyStage[], Named extends str
    * @example
    * await g.run({ subject: "sub-01" }, { runner: new Runner({ backend: "bullmq", queue: "dags" }) });
    */
-  run(inputs: DagIn, options?: DagRunOptions): Promise<TerminalOutputs<Order, Succ>>;
+  run(inputs: DagIn, options?: DagRunOptions): Promise<TerminalOutputs<Order, Succ, Outs>>;
 }
 
 /**
@@ -272,6 +279,6 @@ export const givenInputs: GivenInputs = (spec, dagInputs, outs) =>
  * const g = dag().start(s0).edge(s0, s1).edge(s0, s2).edge([s1, s2], s3);
  * const out = await g.run({ subject: "sub-01" });
  */
-export function dag<Extra extends object = {}>(): Dag<Extra, [], never, never> {
+export function dag<Extra extends object = {}>(): Dag<Extra, {}, undefined, never, never> {
   return new DagImpl(undefined, 0) as never;
 }

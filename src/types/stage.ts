@@ -11,8 +11,12 @@ import type { PipeTypeError, Show, ShowKeys } from "./type-error.js";
 /** Flattens an intersection or mapped type for display (`{ a: 1 } & { b: 2 }` → `{ a: 1; b: 2 }`). */
 export type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-/** The inputs a caller still gives: the function's, without the fixed ones. */
-export type StageInput<In, Fixed> = Simplify<Omit<In, keyof Fixed>>;
+/**
+ * The inputs a caller still gives: the function's, without the fixed ones. Without fixed inputs,
+ * the function's own input type as it is: a `Simplify<Omit<…>>` there would make every check of
+ * the stage in a DAG compare a mapped type (~50 instantiations per stage, bench/type-cost-dag.ts).
+ */
+export type StageInput<In, Fixed> = [keyof Fixed] extends [never] ? In : Simplify<Omit<In, keyof Fixed>>;
 
 /**
  * The outputs object: the function's result, or its tuple named by `outputs`.
