@@ -12,6 +12,16 @@ describe("ChunkSizer", () => {
     expect(sizer.next(10_000, 4)).toBe(1);
   });
 
+  it("auto: one chunk slowed by a busy machine does not shrink the next ones; a real change shows in three", () => {
+    const sizer = new ChunkSizer("auto");
+    for (let i = 0; i < 4; i++) sizer.observe(1, 100); // 10 µs a point
+    sizer.observe(100, 100); // descheduled mid-chunk: 1 ms a point
+    expect(sizer.next(10_000, 4)).toBe(100);
+    sizer.observe(20, 100);
+    sizer.observe(20, 100); // three of the last five at 0.2 ms or more
+    expect(sizer.next(10_000, 4)).toBe(5);
+  });
+
   it("auto: never more than MAX_CHUNK, and the tail gets equal shares but not below a quarter of the size", () => {
     const sizer = new ChunkSizer("auto");
     sizer.observe(0, 1000); // free points

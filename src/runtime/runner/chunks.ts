@@ -8,14 +8,22 @@
  * point stopped by its `timeout` costs the chunk's other points at most ~1 ms of work done again.
  */
 
+/**
+ * How many chunks the time per point is the median of. A median, not a mean: on a busy machine a
+ * thread is now and then descheduled in the middle of a chunk, which then looks many times slower
+ * than its points are; one such chunk must not shrink the next ones to a few points (a moving
+ * average did, for a dozen chunks). A real change of speed shows in three chunks out of five.
+ */
+const WINDOW = 5;
+
 /** Chunks hold at most this many points (a message of a few thousand small objects is still cheap to copy). */
 export const MAX_CHUNK = 2000;
 
 /**
  * The size of the next chunk. `"auto"`: one point per chunk until a chunk has come back, then as
- * many points as the mean time per point (measured on the threads: a moving average over the
- * chunks' replies, so it follows points that get slower or faster) says fit in `targetMs`; a
- * number: exactly that many.
+ * many points as the time per point (measured on the threads: the median over the last five
+ * chunks' replies, so it follows points that get slower or faster, but not one chunk that a busy
+ * machine slowed) says fit in `targetMs`; a number: exactly that many.
  *
  * Near the end (auto), a chunk takes no more than an equal share of what is left among the chunks
  * in flight (but at least a quarter of the ~1 ms size), so the end of a sweep is not one thread
@@ -30,6 +38,8 @@ export const MAX_CHUNK = 2000;
  * sizer.next(200, 4);    // 50: the tail, an equal share
  */
 export class ChunkSizer {
+  /** The time per point of the last chunks (at most {@link WINDOW}), newest last. */
+  readonly #recent: number[] = [];
   #perPointMs: number | undefined;
   readonly #fixed: number | undefined;
   readonly #targetMs: number;
@@ -54,8 +64,11 @@ export class ChunkSizer {
   /** A chunk of `points` points took `ms` milliseconds on its thread. */
   observe(ms: number, points: number): void {
     if (points <= 0 || !(ms >= 0)) return;
-    const per = ms / points;
-    this.#perPointMs = this.#perPointMs === undefined ? per : 0.7 * this.#perPointMs + 0.3 * per;
+    const recent = this.#recent;
+    recent.push(ms / points);
+    if (recent.length > WINDOW) recent.shift();
+    const sorted = [...recent].sort((a, b) => a - b);
+    this.#perPointMs = sorted[(sorted.length - 1) >> 1];
   }
 }
 

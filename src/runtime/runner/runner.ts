@@ -88,12 +88,19 @@ type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: f
  * With a memoized stage as the task (`stage(name, fn, { cache: true })`, in-process), re-running an
  * interrupted sweep computes only the points that are not cached yet.
  *
+ * On threads, tiny points travel in chunks of ~1 ms of work (`chunk`); a point past its `timeout`
+ * becomes an error record with `code: "MEMOPIPE_POINT_TIMEOUT"` (its thread is stopped and
+ * replaced), and a `signal` stops the whole run with a {@link RunAbortedError} holding the results
+ * so far.
+ *
  * @example
  * import type { simulate } from "./points.js";
  * const points = grid({ classSize: [10, 20, 30], nSim: [1000, 10000] });
  * const runner = new Runner({ backend: "threads", workers: 2 });
  * const results = await runner.run(task<typeof simulate>({ module: new URL("./points.js", import.meta.url), export: "simulate" }), points);
  * for (const r of results) if ("error" in r) console.error(r.classSize, r.error.message);
+ * // bounded: no point over a minute, the whole sweep stopped after an hour
+ * await runner.run(simulateTask, points, { timeout: 60_000, signal: AbortSignal.timeout(3_600_000) });
  * await runner.close();
  */
 export class Runner {
