@@ -37,7 +37,9 @@ export const SHUTDOWN_GRACE_MS = 2_000;
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 type Signal = (typeof SIGNALS)[number];
 
-const cleanups = new Set<Cleanup>();
+// `@__PURE__`: a bundle of a program that never registers a cleanup (a pipe-only one) drops this
+// module's state and functions, which a bundler otherwise keeps for the constructor calls.
+const cleanups = /* @__PURE__ */ new Set<Cleanup>();
 let installed = false;
 let exiting: Signal | undefined;
 
@@ -83,7 +85,7 @@ function onSignal(signal: Signal): void {
   });
 }
 
-const listeners = new Map<Signal, () => void>(SIGNALS.map((s) => [s, () => onSignal(s)]));
+const listeners = /* @__PURE__ */ new Map<Signal, () => void>(/* @__PURE__ */ SIGNALS.map((s) => [s, () => onSignal(s)]));
 
 /** Removes our listeners and raises `signal` again: the process ends as it would have without us. */
 function raise(signal: Signal): void {
