@@ -147,6 +147,34 @@ console.log("closed", a[0].sq);\n`,
     await stopAll(w);
   }, 90_000);
 
+  it("a Runner whose Redis is not there says so once on stderr, instead of waiting in silence", async () => {
+    const dir = tempDir("memopipe-no-redis-");
+    const probe = (await import("node:net")).createServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, "127.0.0.1", () => resolve((probe.address() as { port: number }).port)));
+    await new Promise((resolve) => probe.close(resolve)); // nobody listens there now
+    const script = path.join(dir, "main.mts");
+    const index = new URL("../../src/index.ts", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { Runner, task } from ${JSON.stringify(index)};
+const runner = new Runner({ backend: "bullmq", connection: "redis://127.0.0.1:${port}", queue: "q", progress: false });
+await runner.run(task({ module: ${JSON.stringify(POINTS)}, export: "square" }), [{ n: 2 }]);\n`,
+    );
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, ["--import", "tsx", script], { cwd: fileURLToPath(new URL("../..", import.meta.url)) });
+    let err = "";
+    child.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    try {
+      await waitFor("the warning", () => /waiting for Redis/.test(err), 30_000);
+      expect(err).toMatch(new RegExp(`\\[MEMOPIPE_REDIS_WAIT\\] Warning: the bullmq Runner is waiting for Redis at redis://127\\.0\\.0\\.1:${port} \\(queue 'q'\\)[^\\n]*: is it running, and is the connection right\\?`));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(err.match(/waiting for Redis/g)).toHaveLength(1);
+    } finally {
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
+  }, 60_000);
+
   it("a task that is not addressed by module and export, or a module outside the project, is refused before anything is sent", async () => {
     const r = runner(nextQueue());
     await expect(r.run((({ n }: { n: number }) => ({ n })) as never, [{ n: 1 }])).rejects.toThrow(/cannot send a function to another machine/);

@@ -30,7 +30,7 @@ import { MemopipeError } from "../../errors.js";
 import { importOptional } from "../../optional-package.js";
 import { projectRoot } from "../../project.js";
 import { RedisStore } from "../../cache/redis-store.js";
-import { bullmqConnection, holdProcess } from "../../redis/connection.js";
+import { bullmqConnection, describeConnection, holdProcess } from "../../redis/connection.js";
 import { isTaskAddress, moduleHref } from "../address.js";
 import type { Backend, BackendRun, Outcome, Submission } from "../backend.js";
 import { typeScriptTwin } from "../source-module.js";
@@ -46,6 +46,8 @@ const CHUNK = 1_000;
 const DEFAULT_ATTEMPTS = 3;
 const DEFAULT_KEEP_JOBS_MS = 3_600_000;
 const DEFAULT_CHECK_MS = 5_000;
+/** How long a first connection may wait for Redis before a warning says so. */
+const REDIS_WAIT_WARNING_MS = 5_000;
 /** How long the event reader stays open with no run under way (a program's next sweep, soon after, reuses it). */
 const EVENTS_IDLE_MS = 250;
 
@@ -212,8 +214,22 @@ export class BullmqBackend implements Backend {
       const connection = bullmqConnection(this.#options.connection) as ConnectionOptions;
       const prefix = this.#options.prefix ?? "bull";
       const queue = new bullmq.Queue(this.#options.queue, { connection, prefix });
-      queue.on("error", () => undefined); // reported by the calls that meet it; reconnection is ioredis's
-      const client = (await queue.getBackend().client) as unknown as Redis;
+      // Reported by the calls that meet it; reconnection is ioredis's. But a Redis that is not there
+      // at all (not started, a wrong URL) would have the run wait in silence: one warning says so.
+      let lastError = "";
+      queue.on("error", (error: unknown) => (lastError = error instanceof Error ? error.message : String(error)));
+      const waiting = setTimeout(() => {
+        process.emitWarning(
+          `the bullmq Runner is waiting for Redis at ${describeConnection(this.#options.connection)} (queue '${this.#options.queue}')${lastError ? ` (${lastError})` : ""}: is it running, and is the connection right?`,
+          { code: "MEMOPIPE_REDIS_WAIT" },
+        );
+      }, REDIS_WAIT_WARNING_MS);
+      let client: Redis;
+      try {
+        client = (await queue.getBackend().client) as unknown as Redis;
+      } finally {
+        clearTimeout(waiting);
+      }
       // A reconnection (Redis restarted, the network came back): every run checks its jobs.
       let ready = true;
       client.on("close", () => (ready = false));
