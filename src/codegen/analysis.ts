@@ -4,6 +4,7 @@
  * analysis (`memopipe fingerprint`, fingerprint.ts) and the runtime's incremental refresh
  * (refresh.ts), so both give the same fingerprints for the same code.
  */
+import { createRequire } from "node:module";
 import path from "node:path";
 import { ts } from "ts-morph";
 import { sha256, sha256File, type StageFingerprint } from "./generated.js";
@@ -96,6 +97,21 @@ export function compilerSetup(tsconfig: string): { fileNames: string[]; options:
  */
 export function analysisProgram(rootNames: readonly string[], options: ts.CompilerOptions, oldProgram?: ts.Program): ts.Program {
   const host = ts.createCompilerHost(options, true);
+  // The default library: ts-morph's TypeScript has no lib files on disk, it carries them in memory
+  // (@ts-morph/common). Without them `Model[]`, `Promise<Model>`, `.map(m => m.predict())` have no
+  // types, and a class reached only through them would be missed.
+  const libs = defaultLibs();
+  if (libs.size > 0) {
+    const { fileExists, readFile, getSourceFile } = host;
+    host.getDefaultLibLocation = () => LIB_DIR;
+    host.getDefaultLibFileName = (o) => path.posix.join(LIB_DIR, ts.getDefaultLibFileName(o));
+    host.fileExists = (f) => libs.has(f) || fileExists.call(host, f);
+    host.readFile = (f) => libs.get(f) ?? readFile.call(host, f);
+    host.getSourceFile = (f, language, ...rest) => {
+      const text = libs.get(f);
+      return text !== undefined ? ts.createSourceFile(f, text, language, true) : getSourceFile.call(host, f, language, ...rest);
+    };
+  }
   const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (f) => host.getCanonicalFileName(f), options);
   host.resolveModuleNameLiterals = (literals, containingFile, redirected, opts, containingSourceFile) =>
     literals.map((literal) => {
@@ -105,6 +121,23 @@ export function analysisProgram(rootNames: readonly string[], options: ts.Compil
     });
   host.resolveTypeReferenceDirectiveReferences = (refs) => refs.map(() => ({ resolvedTypeReferenceDirective: undefined }));
   return ts.createProgram({ rootNames, options: { ...options, types: [] }, host, ...(oldProgram ? { oldProgram } : {}) });
+}
+
+const LIB_DIR = "/node_modules/typescript/lib";
+let libFiles: Map<string, string> | undefined;
+
+/** ts-morph's in-memory lib files, by their path under LIB_DIR (read once; empty when they cannot be found). */
+function defaultLibs(): Map<string, string> {
+  if (libFiles) return libFiles;
+  libFiles = new Map();
+  try {
+    const require = createRequire(createRequire(import.meta.url).resolve("ts-morph"));
+    const common = require("@ts-morph/common") as { getLibFiles(): { fileName: string; text: string }[] };
+    for (const f of common.getLibFiles()) libFiles.set(path.posix.join(LIB_DIR, f.fileName), f.text);
+  } catch {
+    // another layout: TypeScript's own lib files on disk, if any, are used
+  }
+  return libFiles;
 }
 
 /**

@@ -23,6 +23,8 @@ export const viaNew = stage("via-new", ({ x }: { x: number }) => ({ y: new Model
 export const viaStatic = stage("via-static", ({ s }: { s: string }) => ({ m: Model.fromJson(s) }));
 export const viaInstance = stage("via-instance", ({ model, x }: { model: Model; x: number }) => ({ y: model.predict(x) }));
 export const none = stage("none", ({ x }: { x: number }) => ({ y: x }));
+export const viaArray = stage("via-array", ({ models }: { models: Model[] }) => ({ ys: models.map((m) => m.predict(1)) }));
+export const viaPromise = stage("via-promise", async ({ load }: { load: () => Promise<Model> }) => ({ y: (await load()).predict(1) }));
 `,
 };
 
@@ -31,12 +33,16 @@ describe("classes", () => {
     const p = project(files);
     const before = await p.analyse();
     expect(Object.keys(before.stages["via-instance"]!.parts).sort()).toEqual(["class `Base` (src/model.ts)", "class `Model` (src/model.ts)", "stage function (src/p.ts)"]);
+    // reached only through the default library's types (an array's element, an awaited Promise)
+    for (const name of ["via-array", "via-promise"]) expect(before.stages[name]!.parts, name).toHaveProperty(["class `Model` (src/model.ts)"]);
     p.edit("src/model.ts", "Math.round(x)", "Math.floor(x)");
-    const all = { "via-new": ["class `Model` (src/model.ts)"], "via-static": ["class `Model` (src/model.ts)"], "via-instance": ["class `Model` (src/model.ts)"] };
+    const m = ["class `Model` (src/model.ts)"];
+    const all = { "via-new": m, "via-static": m, "via-instance": m, "via-array": m, "via-promise": m };
     expect(changed(before, await p.analyse())).toEqual(all);
     const mid = await p.analyse();
     p.edit("src/model.ts", "x * 10", "x * 100");
-    expect(changed(mid, await p.analyse())).toEqual({ "via-new": ["class `Base` (src/model.ts)"], "via-static": ["class `Base` (src/model.ts)"], "via-instance": ["class `Base` (src/model.ts)"] });
+    const b = ["class `Base` (src/model.ts)"];
+    expect(changed(mid, await p.analyse())).toEqual({ "via-new": b, "via-static": b, "via-instance": b, "via-array": b, "via-promise": b });
   });
 
   it("another class in the same file, a static field assigned elsewhere only where the stage loads it", async () => {
@@ -47,10 +53,7 @@ describe("classes", () => {
     // a top-level statement that changes the class's state counts for the stages using it
     p.edit("src/p.ts", `export const none`, `Model.defaultBias = 3;\nexport const none`);
     const after = await p.analyse();
-    expect(changed(before, after)).toEqual({
-      "via-new": ["module statements (src/p.ts)"],
-      "via-static": ["module statements (src/p.ts)"],
-      "via-instance": ["module statements (src/p.ts)"],
-    });
+    const ms = ["module statements (src/p.ts)"];
+    expect(changed(before, after)).toEqual({ "via-new": ms, "via-static": ms, "via-instance": ms, "via-array": ms, "via-promise": ms });
   });
 });
