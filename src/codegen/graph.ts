@@ -715,26 +715,25 @@ const WRITERS = /^(Object\.(assign|defineProperty|defineProperties|setPrototypeO
 
 const isRelative = (specifier: string) => specifier.startsWith(".") || path.isAbsolute(specifier);
 
+/** The module specifier expression of an import/export alias declaration (`"./a"` in `import { x } from "./a"`), if it has one. */
+function specifierExpression(decl: ts.Node): ts.Expression | undefined {
+  if (ts.isImportSpecifier(decl)) return decl.parent.parent.parent.moduleSpecifier;
+  if (ts.isImportClause(decl)) return decl.parent.moduleSpecifier;
+  if (ts.isNamespaceImport(decl)) return decl.parent.parent.moduleSpecifier;
+  if (ts.isExportSpecifier(decl)) return decl.parent.parent.moduleSpecifier;
+  if (ts.isNamespaceExport(decl)) return decl.parent.moduleSpecifier;
+  if (ts.isImportEqualsDeclaration(decl) && ts.isExternalModuleReference(decl.moduleReference)) return decl.moduleReference.expression;
+  return undefined;
+}
+
 /** The module specifier node of an import/export alias declaration, when it is a string literal. */
 function moduleSpecifierNode(decl: ts.Node): ts.StringLiteral | undefined {
-  let spec: ts.Expression | undefined;
-  if (ts.isImportSpecifier(decl)) spec = decl.parent.parent.parent.moduleSpecifier;
-  else if (ts.isImportClause(decl)) spec = decl.parent.moduleSpecifier;
-  else if (ts.isNamespaceImport(decl)) spec = decl.parent.parent.moduleSpecifier;
-  else if (ts.isExportSpecifier(decl)) spec = decl.parent.parent.moduleSpecifier;
-  else if (ts.isNamespaceExport(decl)) spec = decl.parent.moduleSpecifier;
-  else if (ts.isImportEqualsDeclaration(decl) && ts.isExternalModuleReference(decl.moduleReference)) spec = decl.moduleReference.expression;
+  const spec = specifierExpression(decl);
   return spec && ts.isStringLiteral(spec) ? spec : undefined;
 }
 
 /** The module specifier of an import/export alias declaration, when it is a string literal. */
 function moduleSpecifierOf(decl: ts.Node): string | undefined {
-  let spec: ts.Expression | undefined;
-  if (ts.isImportSpecifier(decl)) spec = decl.parent.parent.parent.moduleSpecifier;
-  else if (ts.isImportClause(decl)) spec = decl.parent.moduleSpecifier;
-  else if (ts.isNamespaceImport(decl)) spec = decl.parent.parent.moduleSpecifier;
-  else if (ts.isExportSpecifier(decl)) spec = decl.parent.parent.moduleSpecifier;
-  else if (ts.isNamespaceExport(decl)) spec = decl.parent.moduleSpecifier;
-  else if (ts.isImportEqualsDeclaration(decl) && ts.isExternalModuleReference(decl.moduleReference)) spec = decl.moduleReference.expression;
+  const spec = specifierExpression(decl);
   return spec && ts.isStringLiteralLike(spec) ? spec.text : undefined;
 }
