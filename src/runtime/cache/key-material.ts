@@ -110,10 +110,7 @@ export async function keyMaterial(
     try {
       out[name] = await inputKey(inputs[name], `inputs.${name}`, digests, options.hashStringPaths, known);
     } catch (error) {
-      if (error instanceof UnrecordableValueError && options.stage !== undefined && error.stage === undefined) {
-        throw new UnrecordableValueError(error.path, error.kind, options.stage);
-      }
-      throw error;
+      throw namingStage(error, options.stage);
     }
   }
   return out;
@@ -143,15 +140,18 @@ export function keyMaterialSync(
     try {
       d = digestWith(inputs[name], `inputs.${name}`, resolver);
     } catch (error) {
-      if (error instanceof UnrecordableValueError && options.stage !== undefined && error.stage === undefined) {
-        throw new UnrecordableValueError(error.path, error.kind, options.stage);
-      }
-      throw error;
+      throw namingStage(error, options.stage);
     }
     if (resolver.pending.size > 0) return undefined;
     out[name] = { digest: d, files: resolver.files };
   }
   return out;
+}
+
+/** An {@link UnrecordableValueError} that names no stage yet, named after `stage`; any other error as it is. */
+function namingStage(error: unknown, stage: string | undefined): unknown {
+  if (error instanceof UnrecordableValueError && stage !== undefined && error.stage === undefined) return new UnrecordableValueError(error.path, error.kind, stage);
+  return error;
 }
 
 async function inputKey(
