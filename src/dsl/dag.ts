@@ -30,8 +30,12 @@ export class StageRunError extends MemopipeError {
  * `Outs` from its receiver: so that its type cost does not grow with the DAG).
  */
 export interface Dag<DagIn, Outs, Order, Named extends string, Succ extends string> {
-  /** Phantom: the outputs of the stages so far, by name, for the types only; never set at run time. */
-  readonly __outs?: Outs;
+  /**
+   * Phantom: the outputs of the stages so far, by name, for the types only; never set at run time
+   * (reading it gives `undefined`). Required, not optional, on purpose: see "the phantom is not
+   * optional" in types/dag.ts.
+   */
+  readonly __outs: Outs;
 
   /**
    * The first stage: it takes the DAG's inputs (which later stages may read too).
@@ -53,7 +57,7 @@ export interface Dag<DagIn, Outs, Order, Named extends string, Succ extends stri
    * dag().start(s0).edge(s0, s1).edge(s0, s2).edge([s1, s2], s3)
    */
   edge<const F extends AnyStage | readonly AnyStage[], T extends AnyStage, M>(
-    this: { readonly __outs?: M },
+    this: { readonly __outs: M },
     from: FromArg<F, Named>,
     to: ToArg<T, F, DagIn, Named>,
   ): Dag<DagIn, M & DagOutputsEntry<T>, DagLink<T["stageName"], Order>, Named | T["stageName"], Succ | PredNames<F>>;
