@@ -132,15 +132,22 @@ export function stagePart(spec: StageSpec): StagePart {
  * Runs a stage once (`place`: where it sits in a DAG run, for its event; `store`: another store than the stage's own, for a cached stage). The inputs are copied (never kept between runs: memori accumulated them), the
  * fixed inputs are applied last, and the result is checked and named.
  */
-export async function runStage(spec: StageSpec, inputs: unknown, place?: RunPlace, store?: CacheStore): Promise<Record<string, unknown>> {
-  if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) {
-    throw new MemopipeError(`stage '${spec.name}' takes one object of named inputs, got ${Array.isArray(inputs) ? "an array" : typeof inputs}`);
+export function runStage(spec: StageSpec, inputs: unknown, place?: RunPlace, store?: CacheStore): Promise<Record<string, unknown>> {
+  // Not an `async` function: it hands back runCached's promise itself (an async function returning
+  // a promise adopts it, two more microtask turns per cached run); a throw still reaches the caller
+  // as a rejection, never synchronously.
+  try {
+    if (inputs === null || typeof inputs !== "object" || Array.isArray(inputs)) {
+      throw new MemopipeError(`stage '${spec.name}' takes one object of named inputs, got ${Array.isArray(inputs) ? "an array" : typeof inputs}`);
+    }
+    const merged: Record<string, unknown> = { ...(inputs as Record<string, unknown>), ...spec.fixed };
+    const call = async (args: Record<string, unknown>) => nameOutputs(spec, await spec.fn({ ...args }));
+    if (!spec.cache) return call(merged);
+    // `store`: the bullmq Runner's, on the caller (a hit) and on a worker (a job) alike
+    return runCached(spec.name, spec.fn, merged, store ? { ...spec.cache, store } : spec.cache, call, place);
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const merged: Record<string, unknown> = { ...(inputs as Record<string, unknown>), ...spec.fixed };
-  const call = async (args: Record<string, unknown>) => nameOutputs(spec, await spec.fn({ ...args }));
-  if (!spec.cache) return call(merged);
-  // `store`: the bullmq Runner's, on the caller (a hit) and on a worker (a job) alike
-  return runCached(spec.name, spec.fn, merged, store ? { ...spec.cache, store } : spec.cache, call, place);
 }
 
 /**

@@ -341,12 +341,23 @@ function hitLine(stage: string, key: string, started: number, bytes: number, pla
   const end = Date.now();
   let name = stageJson.get(stage);
   if (name === undefined) stageJson.set(stage, (name = JSON.stringify(stage)));
-  const run = JSON.stringify(process.env.MEMOPIPE_RUN_ID ?? RUN_ID);
+  // The run id is read on every event (a process may name each of its runs by setting
+  // MEMOPIPE_RUN_ID between them); its JSON is made again only when it changed.
+  const runId = process.env.MEMOPIPE_RUN_ID ?? RUN_ID;
+  if (runId !== lastRunId) lastRunJson = JSON.stringify((lastRunId = runId));
+  // Many hits end within one millisecond: `toISOString` (~1 µs) once per millisecond.
+  if (end !== lastEnd) lastIso = new Date((lastEnd = end)).toISOString();
+  workerJson ??= JSON.stringify((worker ??= `${hostname()}:${process.pid}`));
   const where =
     (place?.graph !== undefined ? `,"graph":${JSON.stringify(place.graph)}` : "") +
     (place?.predecessors !== undefined ? `,"predecessors":${JSON.stringify(place.predecessors)}` : "");
-  return `{"v":2,"run":${run},"time":"${new Date(end).toISOString()}","stage":${name},"key":"${key}","seconds":${(end - started) / 1000},"start":${started},"end":${end},"worker":${JSON.stringify((worker ??= `${hostname()}:${process.pid}`))}${where},"status":"hit","reasons":[],"outputBytes":${bytes}}\n`;
+  return `{"v":2,"run":${lastRunJson},"time":"${lastIso}","stage":${name},"key":"${key}","seconds":${(end - started) / 1000},"start":${started},"end":${end},"worker":${workerJson}${where},"status":"hit","reasons":[],"outputBytes":${bytes}}\n`;
 }
+let lastRunId = "";
+let lastRunJson = '""';
+let lastEnd = Number.NaN;
+let lastIso = "";
+let workerJson: string | undefined;
 
 /**
  * The cache key of a run of a cached stage with these inputs (what `runCached` computes first), and

@@ -172,6 +172,20 @@ describe("entry files", () => {
     expect(hit(await store.get("s", keyOf("fresh"))).outputs).toEqual({ list: [1] });
   });
 
+  it("entries of one stage of very different sizes are read whole, in any order (the read guesses a size from the last one)", async () => {
+    const sizes = [10, 100_000, 5, 3_000_000, 20_000, 1, 300_000];
+    const value = (n: number, i: number) => ({ i, text: "x".repeat(n) });
+    for (const [i, n] of sizes.entries()) await store.put("sizes", keyOf(`size-${i}`), entry(value(n, i)));
+    // small after large after small: each read's first guess is wrong in one direction or the other
+    for (const order of [[0, 1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1, 0], [3, 0, 1, 5, 6, 2, 4]]) {
+      for (const i of order) expect(hit(await store.get("sizes", keyOf(`size-${i}`))).outputs).toEqual(value(sizes[i]!, i));
+    }
+    // a torn entry whose cut falls past the guessed size is still found out
+    const big = entryFiles(dir).find((f) => f.endsWith(keyOf("size-1")))!;
+    await writeFile(big, (await readFile(big)).subarray(0, 60_000));
+    expect(await store.get("sizes", keyOf("size-1"))).toMatchObject({ status: "corrupt" });
+  });
+
   it("files and directories follow the umask (a group-shared cache works)", async () => {
     const old = process.umask(0o002);
     try {
