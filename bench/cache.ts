@@ -280,11 +280,11 @@ export async function main(): Promise<Record<string, unknown>> {
   );
   const verifies = {
     memopipe:
-      "on a hit: re-derives the key (code fingerprint, canonical binary encoding + SHA-256 of each input, a stat of the string input because strings that name files are hashed by content), reads the entry file (one open, fstat, read, close), checks its SHA-256 over every byte after the first line, its stage/key and its sizes, decodes the outputs (mpv1), checks output files through the stat cache (none here), and gathers a hit event for events.jsonl (written once per turn of the event loop)",
+      "on a hit: re-derives the key (code fingerprint, canonical binary encoding + SHA-256 of each input, a stat of the string input because strings that name files are hashed by content), reads the entry file (one open, one read into a buffer sized from the last entry, close), checks its CRC-32 over every byte after the first line, its stage/key and its sizes, decodes the outputs (mpv1), checks output files through the stat cache (none here), and gathers a hit event for events.jsonl (written once per turn of the event loop)",
     joblib:
       "on a hit: hashes the arguments (pickle + MD5), compares the function code with the cached copy (in memory after the first call), checks output.pkl exists and unpickles it — no checksum of the output or metadata",
     misses:
-      "memopipe's miss claims the key (a lock file, so other processes wait instead of computing it again), explains itself (reads and verifies the stage's latest entry), writes one checksummed file to tmp/ and links it into place (no fsync; `durable: true` adds one per entry and directory), updates the stage's latest pointer and appends an event; joblib writes output.pkl, metadata.json and func_code.py without fsync",
+      "memopipe's miss claims the key (a hard link to the process's owner file, so other processes wait instead of computing it again), explains itself (reads and verifies the stage's latest entry), writes one checksummed file to tmp/ and links it into place (no fsync; `durable: true` adds one per entry and directory), appends the key to the stage's latest file and gathers an event; joblib writes output.pkl, metadata.json and func_code.py without fsync",
   };
   console.log(`  memopipe verifies ${verifies.memopipe}.\n  joblib ${verifies.joblib}.\n  Misses: ${verifies.misses}.`);
 
